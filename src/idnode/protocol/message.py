@@ -146,15 +146,22 @@ class Message:
 
     def reply(self, response_code: int, body: bytes = b"", *, opflags: int | None = None,
               major: int | None = None, minor: int | None = None) -> Message:
-        """A response to this request: same ids and version, the given code and body."""
+        """A response to this request: same ids, the given code and body.
+
+        The version is the one the request suggested, capped at ours, as CNRI servers answer
+        (a 2.3 request suggesting 2.11 gets a 2.11 response).
+        """
+        if major is None or minor is None:
+            major, minor = min((self.suggested_major, self.suggested_minor),
+                               (MAJOR_VERSION, MINOR_VERSION))
         return Message(
             opcode=self.opcode, response_code=response_code,
             opflags=self.opflags if opflags is None else opflags,
             site_serial=self.site_serial, recursion_count=self.recursion_count,
             expiration=self.expiration, body=body, request_id=self.request_id,
             session_id=self.session_id,
-            major=self.major if major is None else major,
-            minor=self.minor if minor is None else minor,
+            major=major,
+            minor=minor,
             suggested_major=MAJOR_VERSION, suggested_minor=MINOR_VERSION,
         )
 
@@ -162,30 +169,39 @@ class Message:
 def decode_message(env: Envelope, payload: bytes | memoryview) -> Message:
     """Decode header + body + credential (everything after the envelope).
 
+    A message that ends right after its body (no ``int4`` credential length) decodes with an
+    empty credential.
+
     :raises ProtocolError: truncated, inconsistent lengths, or trailing bytes.
     """
     size = len(payload)
     if size != env.message_length:
         raise ProtocolError(reason=f"envelope says {env.message_length} bytes, "
                                    f"{size} arrived")
-    if size < HEADER_SIZE + 4:
+    if size < HEADER_SIZE:
         raise ProtocolError(reason="message shorter than a header")
     opcode, rc, opflags, serial, rcount, _reserved, expiration, body_len = \
         HEADER.unpack_from(payload, 0)
     body_end = HEADER_SIZE + body_len
-    if body_end + 4 > size:
+    if body_end == size:
+        # No credential section at all: the IDIS id-pointer-sdk sends OC 2001 this way
+        # (header + body only), and CNRI reads a credential only "if there is room".
+        cred_start = size
+    elif body_end + 4 > size:
         raise ProtocolError(reason=f"body length {body_len} overruns the message of "
                                    f"{size} bytes")
-    (cred_len,) = _U32.unpack_from(payload, body_end)
-    if body_end + 4 + cred_len != size:
-        raise ProtocolError(reason=f"credential length {cred_len} does not match the "
-                                   f"message length {size}")
+    else:
+        (cred_len,) = _U32.unpack_from(payload, body_end)
+        cred_start = body_end + 4
+        if cred_start + cred_len != size:
+            raise ProtocolError(reason=f"credential length {cred_len} does not match the "
+                                       f"message length {size}")
     data = bytes(payload)
     sug_major, sug_minor = env.suggested_version
     return Message(
         opcode=opcode, response_code=rc, opflags=opflags, site_serial=serial,
         recursion_count=rcount, expiration=expiration,
-        body=data[HEADER_SIZE:body_end], credential=data[body_end + 4:],
+        body=data[HEADER_SIZE:body_end], credential=data[cred_start:],
         request_id=env.request_id, session_id=env.session_id, major=env.major,
         minor=env.minor, suggested_major=sug_major, suggested_minor=sug_minor,
         envelope_flags=env.flags & 0xC0,

@@ -7,12 +7,22 @@ RSA = exponent, modulus; DSA = q, p, g, y. Integers are two's-complement big-end
 Other key types (``DH_PUB_KEY``, the IDIS ``SM2_PUB_KEY``) keep their remaining bytes opaque in
 ``extra`` so they round-trip unchanged. Conversion to and from ``cryptography`` key objects is
 in :mod:`idnode.auth.keys` (this package uses only the standard library).
+
+The REST JSON format ``key`` is a JWK (RFC 7517/7518): RSA ``{"kty","n","e"}``, DSA
+``{"kty","p","q","g","y"}``, each member the unsigned big-endian integer in base64url without
+padding (:meth:`PublicKeyData.to_jwk`, :meth:`PublicKeyData.from_jwk`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from idnode.errors import InvalidValue
 from idnode.protocol.wire import Parser, Writer
 
 __all__ = ["DSA_PUB_KEY", "RSA_PUB_KEY", "PublicKeyData", "int_from_java", "int_to_java"]
@@ -31,6 +41,33 @@ def int_from_java(data: bytes) -> int:
     return int.from_bytes(data, "big", signed=True)
 
 
+# JWK member names per key type, and their position in ``components``.
+_JWK_MEMBERS = {
+    RSA_PUB_KEY: ("RSA", (("n", 1), ("e", 0))),
+    DSA_PUB_KEY: ("DSA", (("p", 1), ("q", 0), ("g", 2), ("y", 3))),
+}
+_BASE64URL = re.compile(r"[A-Za-z0-9_\-+/]*={0,2}")
+
+
+def _b64url_encode(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64url_int(name: str, text: object) -> int:
+    # Lenient like the JWK readers in the wild: either alphabet, padding optional.
+    if not isinstance(text, str) or not text or not _BASE64URL.fullmatch(text):
+        raise InvalidValue(reason=f"JWK member {name!r} is not a base64url string")
+    stripped = text.rstrip("=").replace("+", "-").replace("/", "_")
+    try:
+        raw = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidValue(reason=f"JWK member {name!r} is not valid base64url") from None
+    if not raw:
+        raise InvalidValue(reason=f"JWK member {name!r} is empty")
+    return int.from_bytes(raw, "big")
+
+
 @dataclass(frozen=True, slots=True)
 class PublicKeyData:
     """A parsed HS_PUBKEY value.
@@ -45,6 +82,23 @@ class PublicKeyData:
     components: tuple[bytes, ...] = ()
     extra: bytes = b""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.key_type, str):
+            raise InvalidValue(reason="public key type must be a str")
+        if (isinstance(self.flags, bool) or not isinstance(self.flags, int)
+                or not 0 <= self.flags <= 0xFFFF):
+            raise InvalidValue(reason=f"public key flags {self.flags!r} out of range 0..65535")
+        if (not isinstance(self.components, tuple)
+                or not all(isinstance(c, bytes) for c in self.components)
+                or not isinstance(self.extra, bytes)):
+            raise InvalidValue(reason="public key components and extra must be bytes")
+        count = _COMPONENTS.get(self.key_type, 0)
+        if len(self.components) != count:
+            raise InvalidValue(reason=f"{self.key_type or 'untyped'} public key needs "
+                                      f"{count} components, got {len(self.components)}")
+        if count and self.extra:
+            raise InvalidValue(reason=f"{self.key_type} public key has extra bytes")
+
     @classmethod
     def rsa(cls, exponent: int, modulus: int) -> PublicKeyData:
         return cls(RSA_PUB_KEY, 0, (int_to_java(exponent), int_to_java(modulus)))
@@ -55,6 +109,44 @@ class PublicKeyData:
 
     def ints(self) -> tuple[int, ...]:
         return tuple(int_from_java(c) for c in self.components)
+
+    def to_jwk(self) -> dict[str, str] | None:
+        """The key as a JWK, or None when it has no JWK form.
+
+        Only RSA and DSA keys with positive components have one; other key types are shown
+        as base64 by the REST layer.
+        """
+        spec = _JWK_MEMBERS.get(self.key_type)
+        if spec is None:
+            return None
+        kty, members = spec
+        ints = self.ints()
+        if any(value <= 0 for value in ints):
+            return None
+        jwk = {"kty": kty}
+        for name, position in members:
+            jwk[name] = _b64url_encode(ints[position])
+        return jwk
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> PublicKeyData:
+        """Build an RSA or DSA key from a JWK (``kty`` compared case-insensitively).
+
+        :raises InvalidValue: not a JSON object, unknown ``kty``, or a member missing or not
+            base64url.
+        """
+        if not isinstance(jwk, Mapping):
+            raise InvalidValue(reason=f"JWK must be an object, got {type(jwk).__name__}")
+        kty = jwk.get("kty")
+        for key_type, (name, members) in _JWK_MEMBERS.items():
+            if isinstance(kty, str) and kty.upper() == name:
+                ints = [0] * len(members)
+                for member, position in members:
+                    if member not in jwk:
+                        raise InvalidValue(reason=f"JWK member {member!r} is missing")
+                    ints[position] = _b64url_int(member, jwk[member])
+                return cls(key_type, 0, tuple(int_to_java(v) for v in ints))
+        raise InvalidValue(reason=f"JWK kty {kty!r} is not 'RSA' or 'DSA'")
 
     @classmethod
     def from_wire_parser(cls, parser: Parser) -> PublicKeyData:

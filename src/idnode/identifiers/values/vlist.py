@@ -1,4 +1,4 @@
-"""HS_VLIST data (``handle-protocol.md`` §6.3): an admin group, ``int4 n`` + n × (handle, index).
+"""HS_VLIST data (``handle-protocol.md`` §6.3): an admin group, ``int4 n`` + n * (handle, index).
 
 Membership is recursive: a member may itself be an HS_VLIST value.
 """

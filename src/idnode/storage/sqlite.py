@@ -1,0 +1,321 @@
+"""SQLite backend: the default store, one file shared by any number of processes.
+
+- WAL journal, so readers never block the writer; ``synchronous=FULL`` unless
+  ``sync="normal"`` is asked for (then a power cut may lose the last commits, never
+  consistency).
+- Writes go through one writer connection per process (behind the store's write lock) and
+  ``BEGIN IMMEDIATE``, which makes SQLite serialise writers across processes; ``txlog`` ids
+  are therefore assigned in commit order. ``busy_timeout`` lets processes wait their turn.
+- Reads use one connection per thread, so readers never share a connection.
+- Tables are ``WITHOUT ROWID`` and keyed by what they are looked up by; each value is kept
+  in its wire form, ready to be sent.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+
+from idnode.errors import ConfigError, StorageError
+from idnode.identifiers.value import HandleValue, encode_values
+from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
+from idnode.storage.base import Store, decode_value_list, record_from_rows, records_from_rows
+from idnode.storage.ops import Record, Txn
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
+
+#: Version of the table layout below, kept in ``meta``; a newer file is refused.
+SCHEMA_VERSION = 1
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS handles ("
+    " key TEXT PRIMARY KEY, handle TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS handle_values ("
+    " key TEXT NOT NULL, idx INTEGER NOT NULL, wire BLOB NOT NULL,"
+    " PRIMARY KEY (key, idx)) WITHOUT ROWID",
+    # AUTOINCREMENT: ids are never reused, even once old entries are pruned.
+    "CREATE TABLE IF NOT EXISTS txlog ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, op TEXT NOT NULL,"
+    " key TEXT NOT NULL, handle TEXT NOT NULL, vals BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS homed (prefix TEXT PRIMARY KEY) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID",
+)
+
+_GET = ("SELECT h.handle, v.wire FROM handles AS h"
+        " LEFT JOIN handle_values AS v ON v.key = h.key WHERE h.key = ? ORDER BY v.idx")
+_SCAN_FROM = "SELECT handle FROM handles WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"
+_SCAN_AFTER = "SELECT handle FROM handles WHERE key > ? AND key < ? ORDER BY key LIMIT ?"
+# The page of handles is chosen first, then joined to its values: one consistent statement.
+_DUMP = ("SELECT h.key, h.handle, v.wire FROM"
+         " (SELECT key, handle FROM handles WHERE key > ? ORDER BY key LIMIT ?) AS h"
+         " LEFT JOIN handle_values AS v ON v.key = h.key ORDER BY h.key, v.idx")
+_TXNS = ("SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > ? ORDER BY id LIMIT ?")
+_SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
+
+
+def sqlite_path(url: str) -> str:
+    """The file path of ``sqlite:///abs/path.db`` or ``sqlite:relative/path.db``.
+
+    :raises ConfigError: not a ``sqlite:`` URL or no path.
+    """
+    scheme, sep, rest = url.partition(":")
+    if not sep or scheme.lower() != "sqlite":
+        raise ConfigError(key="storage", reason=f"{url!r} is not a sqlite: URL")
+    if rest.startswith("//"):
+        rest = rest[2:]  # sqlite:///abs → /abs, sqlite://rel → rel
+    if not rest:
+        raise ConfigError(key="storage", reason=f"{url!r} names no file")
+    return rest
+
+
+class _Reader:
+    """Holds one thread's read connection; dropped (and closed) with the thread."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.close()
+
+
+class SQLiteStore(Store):
+    """A store in one SQLite file.
+
+    :param path: the database file; created (mode 0600) when missing, but not its directory.
+    :param sync: ``"full"`` (fsync every commit) or ``"normal"``.
+    :param busy_timeout: seconds to wait for another process's write transaction.
+    :raises StorageError: the directory is missing, the file is not a database, or its schema
+        is newer than this version of idnode.
+    """
+
+    kind = "sqlite"
+    driver_errors = (sqlite3.Error,)
+
+    def __init__(self, path: str, *, max_values: int = MAX_VALUES_PER_HANDLE,
+                 sync: str = "full", busy_timeout: float = 10.0) -> None:
+        if sync not in _SYNC_MODES:
+            raise ConfigError(key="sync", reason=f"{sync!r} is neither 'full' nor 'normal'")
+        self.path = os.path.abspath(path)
+        super().__init__(f"sqlite://{self.path}", max_values=max_values)
+        self._sync = _SYNC_MODES[sync]
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._create_file()
+        try:
+            self._writer = self._connect()
+        except sqlite3.Error as exc:
+            raise StorageError(reason=f"cannot open {self.path}: {exc}") from exc
+        try:
+            self._init_schema()
+        except BaseException:
+            self._writer.close()
+            raise
+
+    # -- opening ------------------------------------------------------------------------
+    def _create_file(self) -> None:
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise StorageError(reason=f"cannot open {self.path}: "
+                                      f"directory {directory} does not exist")
+        try:
+            # Created here rather than by SQLite so the mode is 0600; SQLite gives the
+            # -wal and -shm files the same mode.
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StorageError(reason=f"cannot create {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are begun explicitly; check_same_thread=False
+        # because the writer moves between threads (under the write lock) and close() may
+        # run on any thread.
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA synchronous = {self._sync}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _init_schema(self) -> None:
+        writer = self._writer
+        try:
+            mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StorageError(reason=f"{self.path}: cannot switch to WAL (mode {mode})")
+            writer.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_version(writer)
+                for statement in _DDL:
+                    writer.execute(statement)
+                writer.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema_version', ?)",
+                               (str(SCHEMA_VERSION),))
+                writer.execute("COMMIT")
+            except BaseException:
+                writer.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(reason=f"cannot open {self.path}: {exc}") from exc
+
+    def _check_version(self, conn: sqlite3.Connection) -> None:
+        has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                " AND name = 'meta'").fetchone()
+        if has_meta is None:
+            return
+        row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
+        if row is None:
+            return
+        try:
+            version = int(row[0])
+        except ValueError:
+            raise StorageError(reason=f"{self.path}: unreadable schema version {row[0]!r}") \
+                from None
+        if version > SCHEMA_VERSION:
+            raise StorageError(reason=f"{self.path} has schema version {version}, newer than "
+                                      f"{SCHEMA_VERSION} understood by this idnode; upgrade")
+
+    def _reader(self) -> sqlite3.Connection:
+        holder: _Reader | None = getattr(self._local, "reader", None)
+        if holder is not None:
+            return holder.conn
+        self._check_open()
+        conn = self._connect()
+        conn.execute("PRAGMA query_only = ON")  # a reader must never write by accident
+        holder = _Reader(conn)
+        self._local.reader = holder
+        with self._readers_lock:
+            self._readers.add(holder)
+        return conn
+
+    # -- write contract -----------------------------------------------------------------
+    def _transaction(self) -> AbstractContextManager[None]:
+        return self._transaction_cm()
+
+    @contextmanager
+    def _transaction_cm(self) -> Iterator[None]:
+        writer = self._writer
+        # IMMEDIATE takes the file's write lock now: writers across processes queue here.
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        try:
+            writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StorageError(reason=f"commit to {self.path} failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        if self._writer.in_transaction:
+            try:
+                self._writer.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error that brought us here is the one to report
+
+    def _savepoint(self) -> AbstractContextManager[None]:
+        return self._savepoint_cm()
+
+    @contextmanager
+    def _savepoint_cm(self) -> Iterator[None]:
+        writer = self._writer
+        writer.execute("SAVEPOINT op")
+        try:
+            yield
+        except BaseException:
+            writer.execute("ROLLBACK TO op")
+            writer.execute("RELEASE op")
+            raise
+        writer.execute("RELEASE op")
+
+    def _load(self, key: str) -> Record | None:
+        return record_from_rows(key, self._writer.execute(_GET, (key,)).fetchall())
+
+    def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
+             removed: Sequence[int]) -> None:
+        writer = self._writer
+        if handle is not None:
+            writer.execute("INSERT INTO handles (key, handle) VALUES (?, ?)"
+                           " ON CONFLICT (key) DO UPDATE SET handle = excluded.handle",
+                           (key, handle))
+        if removed:
+            writer.executemany("DELETE FROM handle_values WHERE key = ? AND idx = ?",
+                               [(key, index) for index in removed])
+        if values:
+            writer.executemany("INSERT OR REPLACE INTO handle_values (key, idx, wire)"
+                               " VALUES (?, ?, ?)",
+                               [(key, value.index, value.to_wire()) for value in values])
+
+    def _drop(self, key: str) -> bool:
+        writer = self._writer
+        if writer.execute("DELETE FROM handles WHERE key = ?", (key,)).rowcount == 0:
+            return False
+        writer.execute("DELETE FROM handle_values WHERE key = ?", (key,))
+        return True
+
+    def _set_homed(self, prefix: str, homed: bool) -> bool:
+        statement = ("INSERT OR IGNORE INTO homed (prefix) VALUES (?)" if homed
+                     else "DELETE FROM homed WHERE prefix = ?")
+        return self._writer.execute(statement, (prefix,)).rowcount > 0
+
+    def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
+                    values: tuple[HandleValue, ...]) -> None:
+        self._writer.execute("INSERT INTO txlog (ts, op, key, handle, vals)"
+                             " VALUES (?, ?, ?, ?, ?)",
+                             (timestamp, op, key, handle, encode_values(values)))
+
+    # -- read contract ------------------------------------------------------------------
+    def _get(self, key: str) -> Record | None:
+        return record_from_rows(key, self._reader().execute(_GET, (key,)).fetchall())
+
+    def _exists(self, key: str) -> bool:
+        row = self._reader().execute("SELECT 1 FROM handles WHERE key = ?", (key,)).fetchone()
+        return row is not None
+
+    def _scan_handles(self, start: str, inclusive: bool, stop: str, limit: int) -> list[str]:
+        rows = self._reader().execute(_SCAN_FROM if inclusive else _SCAN_AFTER,
+                                      (start, stop, limit)).fetchall()
+        return [row[0] for row in rows]
+
+    def _scan_records(self, after: str, limit: int) -> list[Record]:
+        rows = self._reader().execute(_DUMP, (after, limit)).fetchall()
+        return records_from_rows(rows)
+
+    def _is_homed(self, prefix: str) -> bool:
+        row = self._reader().execute("SELECT 1 FROM homed WHERE prefix = ?",
+                                     (prefix,)).fetchone()
+        return row is not None
+
+    def _homed(self) -> list[str]:
+        rows = self._reader().execute("SELECT prefix FROM homed ORDER BY prefix").fetchall()
+        return [row[0] for row in rows]
+
+    def _last_txn_id(self) -> int:
+        # A bare MAX over the rowid is one b-tree seek (wrapping it would defeat that).
+        row = self._reader().execute("SELECT MAX(id) FROM txlog").fetchone()
+        return int(row[0]) if row[0] is not None else 0
+
+    def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
+        rows = self._reader().execute(_TXNS, (txn_id, limit)).fetchall()
+        return [Txn(row[0], row[1], row[2], row[3], row[4], decode_value_list(row[3], row[5]))
+                for row in rows]
+
+    def _close(self) -> None:
+        with self._readers_lock:
+            readers = list(self._readers)
+            self._readers.clear()
+        for holder in readers:
+            holder.conn.close()
+        self._writer.close()
+

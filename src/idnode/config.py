@@ -1,0 +1,328 @@
+"""The node configuration file (``config.toml`` in the node home) and its validation.
+
+The file is TOML written by ``idnode init`` with a comment on every key. ``load_config``
+rejects unknown keys, wrong types and out-of-range values with a :class:`ConfigError` naming
+the key (``limits.max_message_bytes``), so a typo never silently falls back to a default.
+Parsing happens once at start-up, never on the request path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from idnode.errors import ConfigError
+
+__all__ = ["CONFIG_NAME", "Address", "NodeConfig", "load_config", "parse_address", "render_config"]
+
+CONFIG_NAME = "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"
+
+
+def parse_address(text: str, key: str = "address") -> Address:
+    """``HOST:PORT`` or ``[V6]:PORT`` → :class:`Address`; ``off`` is not accepted here."""
+    raw = text.strip()
+    if raw.startswith("["):
+        host, sep, port_text = raw[1:].partition("]:")
+    else:
+        host, sep, port_text = raw.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ConfigError(key=key, reason=f"{text!r} is not HOST:PORT")
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise ConfigError(key=key, reason=f"port {port} out of range")
+    if host != "localhost":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError(key=key, reason=f"{host!r} is not an IP address") from None
+    return Address(host, port)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_message_bytes: int = 262_144
+    max_values_per_handle: int = 2048
+    max_handle_bytes: int = 2048
+    udp_max_answer_packets: int = 1
+    tcp_idle_timeout: float = 300.0
+    max_tcp_connections: int = 4096
+    auth_timeout: float = 60.0
+    max_pending_challenges: int = 65_536
+    pbkdf2_max_iterations: int = 100_000
+    list_page_size: int = 1000
+    write_batch_max: int = 256
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """Validated node configuration. Paths are absolute (resolved against the node home)."""
+
+    home: Path
+    prefixes: tuple[str, ...]
+    server_admins: tuple[str, ...]
+    server_id: int = 1
+    workers: int = 1
+    udp: Address | None = Address("127.0.0.1", 2641)
+    tcp: Address | None = Address("127.0.0.1", 2641)
+    http: Address | None = Address("127.0.0.1", 8000)
+    storage_url: str = ""
+    storage_sync: str = "full"
+    server_key: Path = Path()
+    access_log: str = "-"
+    log_level: str = "info"
+    cache_max_handles: int = 100_000
+    limits: Limits = field(default_factory=Limits)
+
+
+def _path(home: Path, text: str) -> Path:
+    path = Path(text)
+    return path if path.is_absolute() else home / path
+
+
+def _storage_url(home: Path, url: str) -> str:
+    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+        return "sqlite:///" + str(_path(home, url[len("sqlite:"):]))
+    return url
+
+
+_Checker = Callable[[str, Any], Any]
+
+
+def _int(low: int, high: int) -> _Checker:
+    def check(key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key=key, reason=f"expected an integer, got {value!r}")
+        if not low <= value <= high:
+            raise ConfigError(key=key, reason=f"{value} is outside {low}…{high}")
+        return value
+    return check
+
+
+def _float(low: float, high: float) -> _Checker:
+    def check(key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key=key, reason=f"expected a number, got {value!r}")
+        if not low <= value <= high:
+            raise ConfigError(key=key, reason=f"{value} is outside {low}…{high}")
+        return float(value)
+    return check
+
+
+def _str(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key=key, reason=f"expected a string, got {value!r}")
+    return value
+
+
+def _choice(*options: str) -> _Checker:
+    def check(key: str, value: Any) -> str:
+        if value not in options:
+            raise ConfigError(key=key, reason=f"{value!r} is not one of {', '.join(options)}")
+        return str(value)
+    return check
+
+
+def _str_list(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key=key, reason="expected a list of strings")
+    return tuple(value)
+
+
+def _listener(key: str, value: Any) -> Address | None:
+    text = _str(key, value)
+    return None if text == "off" else parse_address(text, key)
+
+
+_LIMIT_CHECKS: dict[str, _Checker] = {
+    "max_message_bytes": _int(1024, 64 * 1024 * 1024),
+    "max_values_per_handle": _int(1, 1_000_000),
+    "max_handle_bytes": _int(16, 65_536),
+    "udp_max_answer_packets": _int(1, 512),
+    "tcp_idle_timeout": _float(1, 86_400),
+    "max_tcp_connections": _int(1, 1_000_000),
+    "auth_timeout": _float(1, 3600),
+    "max_pending_challenges": _int(16, 10_000_000),
+    "pbkdf2_max_iterations": _int(1000, 10_000_000),
+    "list_page_size": _int(1, 100_000),
+    "write_batch_max": _int(1, 10_000),
+}
+
+_SECTIONS: dict[str, dict[str, _Checker]] = {
+    "node": {"prefixes": _str_list, "server_admins": _str_list,
+             "server_id": _int(1, 2**31 - 1), "workers": _int(1, 64)},
+    "listen": {"udp": _listener, "tcp": _listener, "http": _listener},
+    "storage": {"url": _str, "sync": _choice("full", "normal")},
+    "keys": {"server_private_key": _str},
+    "log": {"access_log": _str, "level": _choice("debug", "info", "warning", "error")},
+    "cache": {"max_handles": _int(0, 100_000_000)},
+    "limits": _LIMIT_CHECKS,
+}
+
+
+def _validated(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for section, table in data.items():
+        checks = _SECTIONS.get(section)
+        if checks is None:
+            raise ConfigError(key=section, reason="unknown section; expected one of "
+                              + ", ".join(_SECTIONS))
+        if not isinstance(table, dict):
+            raise ConfigError(key=section, reason="must be a table")
+        out[section] = {}
+        for key, value in table.items():
+            check = checks.get(key)
+            if check is None:
+                raise ConfigError(key=f"{section}.{key}", reason="unknown key; expected one of "
+                                  + ", ".join(checks))
+            out[section][key] = check(f"{section}.{key}", value)
+    return out
+
+
+def load_config(home: Path) -> NodeConfig:
+    """Read and validate ``home/config.toml``.
+
+    :raises ConfigError: missing file, TOML syntax error, unknown key, bad value.
+    """
+    home = home.resolve()
+    path = home / CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(key=str(path), reason="no config file; run 'idnode init' first") \
+            from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(key=str(path), reason=f"not valid TOML: {exc}") from None
+    conf = _validated(raw)
+    node = conf.get("node", {})
+    prefixes = node.get("prefixes", ())
+    if not prefixes:
+        raise ConfigError(key="node.prefixes", reason="at least one prefix is required")
+    listen = conf.get("listen", {})
+    storage = conf.get("storage", {})
+    if "url" not in storage:
+        raise ConfigError(key="storage.url", reason="required")
+    keys = conf.get("keys", {})
+    if "server_private_key" not in keys:
+        raise ConfigError(key="keys.server_private_key", reason="required")
+    log = conf.get("log", {})
+    return NodeConfig(
+        home=home,
+        prefixes=prefixes,
+        server_admins=node.get("server_admins", ()),
+        server_id=node.get("server_id", 1),
+        workers=node.get("workers", 1),
+        udp=listen.get("udp", Address("127.0.0.1", 2641)),
+        tcp=listen.get("tcp", Address("127.0.0.1", 2641)),
+        http=listen.get("http", Address("127.0.0.1", 8000)),
+        storage_url=_storage_url(home, storage["url"]),
+        storage_sync=storage.get("sync", "full"),
+        server_key=_path(home, keys["server_private_key"]),
+        access_log=log.get("access_log", "-"),
+        log_level=log.get("level", "info"),
+        cache_max_handles=conf.get("cache", {}).get("max_handles", 100_000),
+        limits=Limits(**conf.get("limits", {})),
+    )
+
+
+def _toml_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_list(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_toml_str(i) for i in items) + "]"
+
+
+def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
+                  udp: str, tcp: str, http: str, storage_url: str,
+                  server_key: str = "keys/server.key") -> str:
+    """The documented ``config.toml`` that ``idnode init`` writes."""
+    lim = Limits()
+    return f"""\
+# idnode node configuration. Every key is documented; 'idnode serve' refuses unknown keys.
+# Relative paths are relative to this directory (the node home).
+
+[node]
+# Prefixes this node is home for (served authoritatively; others get RC 301).
+prefixes = {_toml_list(prefixes)}
+# Identities (index:handle) with full administrative rights on this server.
+server_admins = {_toml_list(server_admins)}
+# This server's id within its site (HS_SITE serverId).
+server_id = 1
+# Worker processes sharing the listening ports (SO_REUSEPORT where the OS allows).
+workers = 1
+
+[listen]
+# HOST:PORT to listen on, or "off". Binding a non-loopback address is an explicit choice.
+udp = {_toml_str(udp)}
+tcp = {_toml_str(tcp)}
+# HTTP interface (REST API and the protocol tunnel).
+http = {_toml_str(http)}
+
+[storage]
+# "sqlite:PATH" (embedded default) or "postgresql://user@host:port/db[?schema=name]".
+url = {_toml_str(storage_url)}
+# SQLite durability: "full" fsyncs every commit (safe against power loss);
+# "normal" is safe against process crashes only.
+sync = "full"
+
+[keys]
+# The server's private key (PEM, mode 0600); its public key is published in HS_SITE and
+# used to sign responses when a client sets the CT flag.
+server_private_key = {_toml_str(server_key)}
+
+[log]
+# Access log: "-" for standard output, or a file path. One line per request.
+access_log = "logs/access.log"
+# debug, info, warning or error.
+level = "info"
+
+[cache]
+# Hot-record cache per worker (handles); 0 disables it. Writes invalidate it at once.
+max_handles = 100000
+
+[limits]
+# Largest message accepted or sent, in bytes (protocol maximum 262144).
+max_message_bytes = {lim.max_message_bytes}
+# Most values one handle may hold.
+max_values_per_handle = {lim.max_values_per_handle}
+# Longest handle, in UTF-8 bytes.
+max_handle_bytes = {lim.max_handle_bytes}
+# Most 512-byte datagrams in one UDP answer, per datagram of the request. 1 means an answer
+# never outgrows the request's packet count (no amplification); larger answers tell the
+# client to retry over TCP. Raise it only for legacy clients that cannot fall back.
+udp_max_answer_packets = {lim.udp_max_answer_packets}
+# Seconds an idle TCP connection is kept open.
+tcp_idle_timeout = {lim.tcp_idle_timeout:g}
+# Most simultaneous TCP connections per worker.
+max_tcp_connections = {lim.max_tcp_connections}
+# Seconds a client has to answer an authentication challenge.
+auth_timeout = {lim.auth_timeout:g}
+# Most outstanding challenges per worker (oldest dropped first).
+max_pending_challenges = {lim.max_pending_challenges}
+# Highest PBKDF2 iteration count accepted in an HS_SECKEY answer (bounds CPU per request).
+pbkdf2_max_iterations = {lim.pbkdf2_max_iterations}
+# Handles per message when listing handles (OC 105).
+list_page_size = {lim.list_page_size}
+# Most writes committed together in one storage transaction (group commit).
+write_batch_max = {lim.write_batch_max}
+"""

@@ -1,0 +1,91 @@
+"""The UDP fast path: answer the commonest request without building message objects.
+
+It takes only a single-packet, public-only resolution request with no credential, session,
+digest or signature flags, whose record is already in the worker's cache, and answers it by
+slicing the request and joining pre-encoded value bytes (``performance-notes.md``: a codec that
+builds objects costs ~10× the event loop). Anything else returns ``None`` and goes through the
+full stage chain, which produces byte-identical answers (the test suite checks both paths).
+A cache hit implies a valid handle this node is responsible for: entries are only created by
+the full path after those checks, and any write (including unhoming) clears the cache.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from idnode.identifiers.handle import handle_key
+from idnode.node.accesslog import AccessLog
+from idnode.node.records import Records
+from idnode.protocol.constants import MAJOR_VERSION, MINOR_VERSION, OpFlag
+
+__all__ = ["FastResolver"]
+
+_REQ = struct.Struct(">BBBBIIIIIIIHBBII")  # envelope + header, 44 bytes
+_ENV = struct.Struct(">BBBBIIII")
+_HDR = struct.Struct(">IIIHBBII")
+_U32 = struct.Struct(">I")
+_REFUSED_FLAGS = (OpFlag.CERTIFY | OpFlag.ENCRYPT | OpFlag.RETURN_REQUEST_DIGEST
+                  | OpFlag.CONTINUOUS)
+_SUGGESTED = MAJOR_VERSION & 0x03
+_EMPTY = b"\x00\x00\x00\x00"
+_NOT_FOUND_BODY = _EMPTY  # RC 100 carries an empty message
+_UDP_LIMIT = 512
+
+
+class FastResolver:
+    def __init__(self, records: Records, access_log: AccessLog, *, max_handle_bytes: int,
+                 max_answer_bytes: int = _UDP_LIMIT) -> None:
+        self.records = records
+        self.log = access_log
+        self.max_handle = max_handle_bytes
+        self.max_answer = max_answer_bytes
+        self.hits = 0
+
+    def __call__(self, data: bytes, peer: tuple[str, int]) -> list[bytes] | None:
+        size = len(data)
+        if size < 60:
+            return None
+        (major, minor, eflags, sminor, session, request_id, _seq, length, opcode, rc,
+         opflags, serial, rcount, _res, expiration, body_len) = _REQ.unpack_from(data)
+        if (opcode != 1 or rc or major != 2 or session or eflags & 0xE0
+                or length != size - 20 or not opflags & OpFlag.PUBLIC_ONLY
+                or opflags & _REFUSED_FLAGS or body_len + 48 != size):
+            return None
+        (hlen,) = _U32.unpack_from(data, 44)
+        end = 48 + hlen
+        if hlen > self.max_handle or end + 12 != size:
+            return None  # indexes or types present, or a credential: full path
+        if data[end:] != b"\x00" * 12:
+            return None
+        try:
+            text = data[48:end].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        entry = self.records.cached(handle_key(text))
+        if entry is None:
+            return None
+        record = entry.record
+        if record is None:
+            rc_out = 100
+            body = _NOT_FOUND_BODY
+        elif entry.public_tail:
+            rc_out = 1
+            body = data[44:end] + entry.public_tail
+        else:
+            return None  # no public value: the full path explains RC 200
+        smajor = eflags & 0x03
+        suggested = (smajor, sminor) if smajor or sminor else (major, minor)
+        rmajor, rminor = min(suggested, (MAJOR_VERSION, MINOR_VERSION))
+        payload_len = 24 + len(body) + 4
+        if payload_len + 20 > self.max_answer:
+            return None  # the full path splits or truncates
+        out = b"".join((
+            _ENV.pack(rmajor, rminor, _SUGGESTED, MINOR_VERSION, 0, request_id, 0, payload_len),
+            _HDR.pack(1, rc_out, opflags | OpFlag.AUTHORITATIVE if rc_out == 1 else opflags,
+                      serial, rcount, 0,
+                      expiration, len(body)),
+            body, _EMPTY,
+        ))
+        self.hits += 1
+        self.log.write(peer, "udp", (major, minor), 1, rc_out, 0.0, "-", text)
+        return [out]

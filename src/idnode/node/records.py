@@ -1,0 +1,107 @@
+"""Reads for the node: storage behind the hot-record cache, and the set of homed prefixes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from idnode.errors import InvalidHandle
+from idnode.identifiers.handle import PREFIX_NA, Handle
+from idnode.identifiers.value import HandleValue
+from idnode.node.cache import Generation, LruCache
+from idnode.storage import Record, Store
+
+__all__ = ["Cached", "Records"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """A cache entry: the record (``None`` for a cached "not found") and, for the UDP fast
+    path, every value already in wire form plus the encoded public-only answer tail."""
+
+    record: Record | None
+    wires: tuple[bytes, ...] = ()
+    public_tail: bytes = b""
+
+    @classmethod
+    def of(cls, record: Record | None) -> Cached:
+        if record is None:
+            return cls(None)
+        wires = tuple(v.to_wire() for v in record.values)
+        public = [w for v, w in zip(record.values, wires, strict=True) if v.public_read]
+        tail = len(public).to_bytes(4, "big") + b"".join(public)
+        return cls(record, wires, tail if public else b"")
+
+
+class Records:
+    """Cached record lookups for one worker.
+
+    SQLite and memory reads are cheap enough to run on the event loop; other backends
+    (PostgreSQL) are read on a thread so a slow query never stalls other clients.
+    """
+
+    def __init__(self, store: Store, generation: Generation, max_cached: int) -> None:
+        self.store = store
+        self.generation = generation
+        self.cache: LruCache[str, Cached] = LruCache(max_cached)
+        self._inline = store.kind in ("sqlite", "memory")
+        self._homed: frozenset[str] = frozenset(store.homed_prefixes())
+
+    def check_generation(self) -> None:
+        """Drop everything cached if any worker committed since the last check."""
+        if self.generation.changed():
+            self.cache.clear()
+            self._homed = frozenset(self.store.homed_prefixes())
+
+    def cached(self, key: str) -> Cached | None:
+        """The cache entry for ``key`` if present (no storage access)."""
+        self.check_generation()
+        return self.cache.get(key)
+
+    async def get(self, key: str) -> Record | None:
+        entry = self.cached(key)
+        if entry is not None:
+            return entry.record
+        if self._inline:
+            record = self.store.get_record(key)
+        else:
+            record = await asyncio.to_thread(self.store.get_record, key)
+        self.cache.put(key, Cached.of(record))
+        return record
+
+    async def values_of(self, handle: str) -> tuple[HandleValue, ...] | None:
+        """Values of ``handle`` held here, or None (also for text that is not a handle)."""
+        try:
+            key = Handle.parse(handle).key
+        except InvalidHandle:
+            return None
+        record = await self.get(key)
+        return None if record is None else record.values
+
+    @property
+    def homed(self) -> frozenset[str]:
+        self.check_generation()
+        return self._homed
+
+    def committed(self) -> None:
+        """Called after this worker commits: tell every worker (itself included)."""
+        self.generation.bump()
+
+    def responsible_for(self, handle: Handle) -> bool:
+        """Whether this node answers for ``handle``.
+
+        Ordinary handles need their prefix homed. A prefix handle ``0.NA/a.b.c`` is served
+        where ``a.b.c`` or one of its parents is homed (a parent holds the delegation records
+        of derived prefixes), or where ``0.NA`` itself is homed (a root node).
+        """
+        homed = self.homed
+        if not handle.is_prefix_handle:
+            return handle.home_prefix in homed
+        if PREFIX_NA in homed:
+            return True
+        prefix = handle.home_prefix
+        while prefix:
+            if prefix in homed:
+                return True
+            prefix = prefix.rpartition(".")[0]
+        return False

@@ -1,0 +1,125 @@
+"""Running a node: one process, or a supervisor with worker processes sharing the ports.
+
+With ``workers = 1`` everything runs in the calling process. With more, the supervisor forks
+that many workers; each binds the listening ports itself with ``SO_REUSEPORT`` (the kernel
+spreads datagrams and connections across them), opens its own storage connections and cache,
+and shares the cache-generation file. SIGINT/SIGTERM make every worker stop accepting, finish
+what is in flight, commit queued writes and close storage; the supervisor waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from idnode.config import Address, NodeConfig
+from idnode.node.worker import Listeners, Worker
+from idnode.transport.sockets import REUSEPORT, bind_tcp, bind_udp, free_port
+
+__all__ = ["run_server"]
+
+log = logging.getLogger("idnode.server")
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional on platforms without it
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def _bind(config: NodeConfig, reuse: bool) -> Listeners:
+    udp = bind_udp(config.udp.host, config.udp.port, reuse_port=reuse) if config.udp else None
+    tcp = bind_tcp(config.tcp.host, config.tcp.port, reuse_port=reuse) if config.tcp else None
+    return Listeners(udp, tcp)
+
+
+async def _serve(config: NodeConfig, slot: int, listeners: Listeners,
+                 announce: bool) -> None:
+    worker = Worker(config, slot, listeners)
+    await worker.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if announce:
+        if worker.udp is not None:
+            print(f"listening udp {_fmt(worker.udp.address)}", flush=True)
+        if worker.tcp is not None:
+            print(f"listening tcp {_fmt(worker.tcp.address)}", flush=True)
+        kind = worker.store.kind if worker.store else "?"
+        print(f"ready: prefixes {', '.join(config.prefixes)}; storage {kind}; "
+              f"{config.workers} worker(s)", flush=True)
+    await stop.wait()
+    if announce:
+        print("stopping: finishing requests in flight", flush=True)
+    await worker.stop()
+
+
+def _fmt(addr: tuple[str, int]) -> str:
+    return f"[{addr[0]}]:{addr[1]}" if ":" in addr[0] else f"{addr[0]}:{addr[1]}"
+
+
+def _run_worker(config: NodeConfig, slot: int, listeners: Listeners, announce: bool) -> None:
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_serve(config, slot, listeners, announce))
+
+
+def _fixed_ports(config: NodeConfig) -> NodeConfig:
+    """Replace port 0 by a concrete free port, so every worker binds the same one."""
+    import socket
+    from dataclasses import replace
+
+    udp, tcp = config.udp, config.tcp
+    if udp is not None and udp.port == 0:
+        udp = Address(udp.host, free_port(udp.host, socket.SOCK_DGRAM))
+    if tcp is not None and tcp.port == 0:
+        tcp = Address(tcp.host, free_port(tcp.host))
+    return replace(config, udp=udp, tcp=tcp)
+
+
+def run_server(config: NodeConfig) -> int:
+    """Serve until SIGINT/SIGTERM; return the process exit code."""
+    if config.workers == 1 or not REUSEPORT:
+        if config.workers > 1:
+            log.warning("SO_REUSEPORT is not available: running one worker")
+        _run_worker(config, 0, _bind(config, reuse=False), announce=True)
+        return 0
+    config = _fixed_ports(config)
+    children: list[int] = []
+    for slot in range(config.workers):
+        listeners = _bind(config, reuse=True)
+        pid = os.fork()
+        if pid == 0:  # worker
+            code = 0
+            try:
+                _run_worker(config, slot, listeners, announce=(slot == 0))
+            except BaseException:  # report and exit the child; it must never return
+                log.exception("worker %d failed", slot)
+                code = 1
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        for sock in (listeners.udp, listeners.tcp):
+            if sock is not None:
+                sock.close()
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    status = 0
+    for pid in children:
+        _, code = os.waitpid(pid, 0)
+        status = status or os.waitstatus_to_exitcode(code)
+    return 1 if status else 0

@@ -1,0 +1,159 @@
+"""Stage ``auth``: challenge–response authentication (``handle-protocol.md`` §8.1).
+
+A stage behind this one that needs to know who is asking raises
+:class:`~idnode.errors.AuthenticationNeeded`; this stage turns that into an RC 402 challenge
+(nonce + request digest), remembers the request, and when the client's OC 200 answer arrives
+with the same request id on the same channel, verifies it against the identity's HS_PUBKEY or
+HS_SECKEY and replays the original request as that identity. It also answers OC 201, another
+server asking whether a secret-key answer for an identity held here is valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idnode.auth.challenge import new_nonce, verify_private_key_answer, verify_secret_answer
+from idnode.auth.identity import Identity
+from idnode.auth.keys import public_key_from_data
+from idnode.errors import (
+    AuthenticationError,
+    AuthenticationFailed,
+    AuthenticationNeeded,
+    AuthenticationTimeout,
+    InvalidCredential,
+    InvalidHandle,
+    RegistryError,
+)
+from idnode.identifiers.handle import Handle
+from idnode.identifiers.value import HandleValue
+from idnode.identifiers.values.pubkey import PublicKeyData
+from idnode.node.challenges import Challenges, Pending
+from idnode.node.context import RequestContext
+from idnode.node.pipeline import Handler, Response
+from idnode.node.records import Records
+from idnode.protocol.bodies import (
+    ChallengeAnswerRequest,
+    ChallengeBody,
+    VerifyChallengeRequest,
+    VerifyChallengeResponse,
+    decode_request_body,
+)
+from idnode.protocol.constants import OpCode, OpFlag, ResponseCode
+from idnode.protocol.digest import compute_request_digest, digest_type_for, with_digest
+from idnode.protocol.message import Message
+
+__all__ = ["Auth", "AuthSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    timeout: float = 60.0
+    max_pending: int = 65_536
+    max_values: int = 2048
+    pbkdf2_max_iterations: int = 100_000
+
+
+class Auth:
+    name = "auth"
+
+    def __init__(self, settings: AuthSettings, records: Records) -> None:
+        self.settings = settings
+        self.records = records
+        self.challenges = Challenges(timeout=settings.timeout, max_pending=settings.max_pending)
+
+    async def handle(self, ctx: RequestContext, request: Message, next_: Handler) -> Response:
+        if request.opcode == OpCode.CHALLENGE_RESPONSE:
+            return await self._answer(ctx, request, next_)
+        if request.opcode == OpCode.VERIFY_RESPONSE:
+            return await self._verify_for_peer(ctx, request)
+        try:
+            return await next_(ctx, request)
+        except AuthenticationNeeded:
+            if ctx.identity is not None:
+                raise
+            return self._challenge(ctx, request)
+
+    def _challenge(self, ctx: RequestContext, request: Message) -> Message:
+        nonce = new_nonce()
+        digest = compute_request_digest(request, digest_type_for(request))
+        self.challenges.add(ctx.connection.key, request, nonce, digest)
+        body = with_digest(digest, ChallengeBody(nonce).to_wire())
+        return request.reply(ResponseCode.AUTHENTICATION_NEEDED, body,
+                             opflags=request.opflags | OpFlag.RETURN_REQUEST_DIGEST)
+
+    async def _answer(self, ctx: RequestContext, answer: Message, next_: Handler) -> Response:
+        body = ctx.body
+        assert isinstance(body, ChallengeAnswerRequest)
+        pending = self.challenges.take(ctx.connection.key, answer.request_id)
+        if pending is None:
+            raise AuthenticationError(reason=f"no challenge is outstanding for request id "
+                                             f"{answer.request_id} on this connection")
+        if not isinstance(pending, Pending):
+            raise AuthenticationTimeout(reason="the challenge expired before it was answered")
+        try:
+            identity = Identity(body.handle, body.index)
+        except RegistryError as exc:
+            raise InvalidCredential(reason=str(exc)) from None
+        ctx.info.identity = str(identity)
+        await self._verify(identity, body.auth_type, pending.nonce, pending.digest.digest,
+                           body.signed_response)
+        original = pending.request
+        body_of_original = decode_request_body(original.opcode, original.body,
+                                               max_values=self.settings.max_values)
+        target = getattr(body_of_original, "handle", None)
+        if isinstance(target, str):
+            ctx.info.handle = target
+        inner = ctx.authenticated_as(identity).with_body(body_of_original)
+        return await next_(inner, original)
+
+    async def _key_value(self, identity: Identity, wanted: str) -> HandleValue:
+        try:
+            handle = Handle.parse(identity.handle)
+        except InvalidHandle:
+            raise InvalidCredential(reason=f"identity {identity} is not a valid handle") \
+                from None
+        record = await self.records.get(handle.key)
+        if record is None:
+            raise AuthenticationFailed(reason=f"identity handle {identity.handle} is not held "
+                                              "by this server")
+        for value in record.values:
+            if value.index == identity.index:
+                if value.type.upper() != wanted:
+                    raise InvalidCredential(reason=f"value {identity} is {value.type}, not "
+                                                   f"{wanted}")
+                return value
+        raise AuthenticationFailed(reason=f"identity {identity} has no value at index "
+                                          f"{identity.index}")
+
+    async def _verify(self, identity: Identity, auth_type: str, nonce: bytes, digest: bytes,
+                      signed: bytes) -> None:
+        kind = auth_type.upper()
+        if kind == "HS_PUBKEY":
+            value = await self._key_value(identity, "HS_PUBKEY")
+            try:
+                key = public_key_from_data(PublicKeyData.from_bytes(value.data))
+            except RegistryError as exc:
+                raise InvalidCredential(reason=f"HS_PUBKEY of {identity}: {exc}") from None
+            ok = verify_private_key_answer(key, nonce, digest, signed)
+        elif kind == "HS_SECKEY":
+            value = await self._key_value(identity, "HS_SECKEY")
+            ok = verify_secret_answer(value.data, nonce, digest, signed,
+                                      max_iterations=self.settings.pbkdf2_max_iterations)
+        else:
+            raise InvalidCredential(reason=f"authentication type {auth_type!r} is not "
+                                           "HS_PUBKEY or HS_SECKEY")
+        if not ok:
+            raise AuthenticationFailed(reason=f"the answer does not verify with the {kind} "
+                                              f"of {identity}")
+
+    async def _verify_for_peer(self, ctx: RequestContext, request: Message) -> Message:
+        body = ctx.body
+        assert isinstance(body, VerifyChallengeRequest)
+        identity = Identity(body.handle, body.index)
+        try:
+            await self._verify(identity, "HS_SECKEY", body.nonce, body.digest.digest,
+                               body.signed_response)
+            valid = True
+        except AuthenticationFailed:
+            valid = False
+        return request.reply(ResponseCode.SUCCESS, VerifyChallengeResponse(valid).to_wire())

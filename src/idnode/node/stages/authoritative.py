@@ -1,0 +1,317 @@
+"""Stage ``authoritative``: answers from this node's own storage.
+
+Resolution (OC 1), site info (OC 2), the administrative operations (OC 100–105) and prefix
+homing (OC 300–302). Every write is authorized first (HS_ADMIN / HS_VLIST, or a server admin)
+and then goes through the worker's group-commit queue.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from idnode.auth.permissions import Authorizer
+from idnode.errors import (
+    AuthenticationNeeded,
+    HandleNotFound,
+    InsufficientPermissions,
+    InvalidHandle,
+    InvalidValue,
+    NotResponsible,
+    ValuesNotFound,
+)
+from idnode.identifiers.handle import PREFIX_NA, Handle, strip_prefix_handle
+from idnode.identifiers.value import HandleValue
+from idnode.identifiers.values import decode_data
+from idnode.node.context import RequestContext
+from idnode.node.pipeline import Handler, Response, Stream
+from idnode.node.records import Records
+from idnode.node.writes import WriteQueue
+from idnode.protocol.bodies import (
+    AddValueRequest,
+    CreateHandleRequest,
+    CreateHandleResponse,
+    HandleRequest,
+    ListHandlesResponse,
+    ModifyValueRequest,
+    RemoveValueRequest,
+    ResolutionRequest,
+    ResolutionResponse,
+    SiteInfoResponse,
+)
+from idnode.protocol.constants import OpCode, OpFlag, ResponseCode
+from idnode.protocol.message import Message
+from idnode.storage import Record
+from idnode.storage.ops import (
+    AddValues,
+    CreateHandle,
+    DeleteHandle,
+    HomePrefix,
+    ModifyValues,
+    RemoveValues,
+    UnhomePrefix,
+    WriteOp,
+)
+
+__all__ = ["Authoritative", "AuthoritativeSettings", "select_values"]
+
+_INT32_MAX = 0x7FFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class AuthoritativeSettings:
+    max_values: int = 2048
+    max_handle_bytes: int = 2048
+    list_page_size: int = 1000
+
+
+def select_values(values: Sequence[HandleValue], indexes: Sequence[int],
+                  types: Sequence[str]) -> list[HandleValue]:
+    """The resolution filter: no indexes and no types means all values; otherwise a value
+    is selected when its index is listed or its type matches a listed type."""
+    if not indexes and not types:
+        return list(values)
+    wanted = set(indexes)
+    return [v for v in values
+            if v.index in wanted or any(v.matches_type(t) for t in types)]
+
+
+class Authoritative:
+    name = "authoritative"
+
+    def __init__(self, settings: AuthoritativeSettings, records: Records, writes: WriteQueue,
+                 authorizer: Authorizer, site: Callable[[], bytes]) -> None:
+        self.settings = settings
+        self.records = records
+        self.writes = writes
+        self.authorizer = authorizer
+        self.site = site
+        self._ops: dict[int, Callable[[RequestContext, Message], Awaitable[Response]]] = {
+            OpCode.RESOLUTION: self._resolve,
+            OpCode.GET_SITE_INFO: self._site_info,
+            OpCode.CREATE_HANDLE: self._create,
+            OpCode.DELETE_HANDLE: self._delete,
+            OpCode.ADD_VALUE: self._add,
+            OpCode.REMOVE_VALUE: self._remove,
+            OpCode.MODIFY_VALUE: self._modify,
+            OpCode.LIST_HANDLES: self._list,
+            OpCode.HOME_PREFIX: self._home,
+            OpCode.UNHOME_PREFIX: self._unhome,
+            OpCode.LIST_HOMED_PREFIXES: self._list_homed,
+        }
+
+    async def handle(self, ctx: RequestContext, request: Message, next_: Handler) -> Response:
+        op = self._ops.get(request.opcode)
+        if op is None:
+            return await next_(ctx, request)
+        return await op(ctx, request)
+
+    # -- helpers ------------------------------------------------------------------------
+    def _handle(self, text: str, *, allow_empty_suffix: bool = False) -> Handle:
+        handle = Handle.parse(text, max_length=self.settings.max_handle_bytes,
+                              allow_empty_suffix=allow_empty_suffix)
+        if not self.records.responsible_for(handle):
+            raise NotResponsible(handle=text, prefix=handle.prefix)
+        return handle
+
+    @staticmethod
+    def _ok(request: Message, body: bytes = b"") -> Message:
+        return request.reply(ResponseCode.SUCCESS, body,
+                             opflags=request.opflags | OpFlag.AUTHORITATIVE)
+
+    def _check_values(self, values: Sequence[HandleValue]) -> tuple[HandleValue, ...]:
+        """Validate client values and stamp them with the server's time."""
+        if len(values) > self.settings.max_values:
+            raise InvalidValue(reason=f"{len(values)} values exceed the limit of "
+                                      f"{self.settings.max_values} per handle")
+        now = int(time.time())
+        seen: set[int] = set()
+        out = []
+        for value in values:
+            if not 1 <= value.index <= _INT32_MAX:
+                raise InvalidValue(reason=f"index {value.index} is not between 1 and "
+                                          f"{_INT32_MAX}")
+            if value.index in seen:
+                raise InvalidValue(reason=f"index {value.index} appears twice")
+            seen.add(value.index)
+            if not value.type:
+                raise InvalidValue(reason=f"value {value.index} has an empty type")
+            decode_data(value.type, value.data)
+            out.append(value.with_timestamp(now))
+        return tuple(out)
+
+    def _need_identity(self, ctx: RequestContext, what: str) -> None:
+        if ctx.identity is None:
+            raise AuthenticationNeeded(reason=what)
+
+    async def _commit(self, op: WriteOp) -> object:
+        return await self.writes.submit(op)
+
+    async def _existing(self, handle: Handle) -> Record:
+        record = await self.records.get(handle.key)
+        if record is None:
+            raise HandleNotFound(handle=handle.text)
+        return record
+
+    # -- resolution -----------------------------------------------------------------------
+    async def _resolve(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, ResolutionRequest)
+        handle = self._handle(body.handle)
+        record = await self.records.get(handle.key)
+        if record is None:
+            raise HandleNotFound(handle=body.handle)
+        values = select_values(record.values, body.indexes, body.types)
+        if request.opflags & OpFlag.PUBLIC_ONLY:
+            values = [v for v in values if v.public_read]
+        elif any(not v.public_read for v in values):
+            self._need_identity(ctx, "the record has values that are not public")
+            assert ctx.identity is not None
+            if await self.authorizer.can_read(ctx.identity, handle.text, record.values):
+                values = [v for v in values if v.public_read or v.admin_read]
+            else:
+                values = [v for v in values if v.public_read]
+        if not values:
+            raise ValuesNotFound(handle=body.handle, reason="no value matches the request")
+        return self._ok(request, ResolutionResponse(body.handle, tuple(values)).to_wire())
+
+    async def _site_info(self, ctx: RequestContext, request: Message) -> Response:
+        return self._ok(request, SiteInfoResponse(self.site()).to_wire())
+
+    # -- handle administration --------------------------------------------------------------
+    async def _create(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, CreateHandleRequest)
+        mint = bool(request.opflags & OpFlag.MINT_NEW_SUFFIX)
+        handle = self._handle(body.handle, allow_empty_suffix=mint)
+        if mint:
+            base = body.handle if body.handle.endswith("/") else body.handle + "/"
+            handle = self._handle(base + str(uuid.uuid4()))
+        values = self._check_values(body.values)
+        overwrite = bool(request.opflags & OpFlag.OVERWRITE)
+        self._need_identity(ctx, "creating a handle")
+        assert ctx.identity is not None
+        existing = await self.records.get(handle.key) if overwrite else None
+        await self.authorizer.authorize(
+            ctx.identity, "create", handle.text,
+            existing.values if existing is not None else None, new_values=values)
+        await self._commit(CreateHandle(handle, values, overwrite))
+        if mint:
+            return self._ok(request, CreateHandleResponse(handle.text).to_wire())
+        return self._ok(request)
+
+    async def _delete(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, HandleRequest)
+        handle = self._handle(body.handle)
+        self._need_identity(ctx, "deleting a handle")
+        assert ctx.identity is not None
+        record = await self._existing(handle)
+        await self.authorizer.authorize(ctx.identity, "delete", handle.text, record.values)
+        await self._commit(DeleteHandle(handle))
+        return self._ok(request)
+
+    async def _add(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, AddValueRequest)
+        handle = self._handle(body.handle)
+        values = self._check_values(body.values)
+        self._need_identity(ctx, "adding values")
+        assert ctx.identity is not None
+        record = await self._existing(handle)
+        await self.authorizer.authorize(ctx.identity, "add", handle.text, record.values,
+                                        new_values=values)
+        await self._commit(AddValues(handle, values,
+                                     bool(request.opflags & OpFlag.OVERWRITE)))
+        return self._ok(request)
+
+    async def _modify(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, ModifyValueRequest)
+        handle = self._handle(body.handle)
+        values = self._check_values(body.values)
+        self._need_identity(ctx, "modifying values")
+        assert ctx.identity is not None
+        record = await self._existing(handle)
+        await self.authorizer.authorize(ctx.identity, "modify", handle.text, record.values,
+                                        new_values=values)
+        await self._commit(ModifyValues(handle, values))
+        return self._ok(request)
+
+    async def _remove(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, RemoveValueRequest)
+        handle = self._handle(body.handle)
+        self._need_identity(ctx, "removing values")
+        assert ctx.identity is not None
+        record = await self._existing(handle)
+        await self.authorizer.authorize(ctx.identity, "remove", handle.text, record.values,
+                                        removed_indexes=body.indexes)
+        await self._commit(RemoveValues(handle, tuple(body.indexes)))
+        return self._ok(request)
+
+    # -- listing and homing ---------------------------------------------------------------
+    def _prefix_of(self, text: str) -> str:
+        prefix = strip_prefix_handle(text).strip()
+        if not prefix or "/" in prefix:
+            raise InvalidHandle(handle=text, reason="expected a prefix or 0.NA/<prefix>")
+        return prefix
+
+    async def _list(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, HandleRequest)
+        prefix = self._prefix_of(body.handle)
+        prefix_handle = self._handle(f"{PREFIX_NA}/{prefix}")
+        self._need_identity(ctx, "listing handles")
+        assert ctx.identity is not None
+        record = await self.records.get(prefix_handle.key)
+        await self.authorizer.authorize(ctx.identity, "list", prefix_handle.text,
+                                        record.values if record else None)
+        return Stream(self._pages(request, prefix))
+
+    async def _pages(self, request: Message, prefix: str) -> AsyncIterator[Message]:
+        store = self.records.store
+        size = self.settings.list_page_size
+        page = store.list_handles(prefix, limit=size)
+        while True:
+            nxt: list[str] = []
+            if len(page) == size:
+                nxt = store.list_handles(prefix, after=Handle.parse(page[-1]).key, limit=size)
+            more = bool(nxt)
+            flags = request.opflags | OpFlag.AUTHORITATIVE
+            flags = flags | OpFlag.CONTINUOUS if more else flags & ~OpFlag.CONTINUOUS
+            yield request.reply(ResponseCode.SUCCESS,
+                                ListHandlesResponse(tuple(page)).to_wire(), opflags=flags)
+            if not more:
+                return
+            page = nxt
+
+    async def _server_admin(self, ctx: RequestContext, what: str) -> None:
+        self._need_identity(ctx, what)
+        assert ctx.identity is not None
+        if not self.authorizer.is_server_admin(ctx.identity):
+            raise InsufficientPermissions(reason=f"{ctx.identity} is not a server "
+                                                 f"administrator ({what})")
+
+    async def _home(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, HandleRequest)
+        prefix = self._prefix_of(body.handle)
+        await self._server_admin(ctx, f"homing {prefix}")
+        await self._commit(HomePrefix(prefix))
+        return self._ok(request)
+
+    async def _unhome(self, ctx: RequestContext, request: Message) -> Response:
+        body = ctx.body
+        assert isinstance(body, HandleRequest)
+        prefix = self._prefix_of(body.handle)
+        await self._server_admin(ctx, f"unhoming {prefix}")
+        await self._commit(UnhomePrefix(prefix))
+        return self._ok(request)
+
+    async def _list_homed(self, ctx: RequestContext, request: Message) -> Response:
+        await self._server_admin(ctx, "listing homed prefixes")
+        prefixes = tuple(f"{PREFIX_NA}/{p}" for p in sorted(self.records.homed))
+        return self._ok(request, ListHandlesResponse(prefixes).to_wire())

@@ -1,0 +1,148 @@
+"""One worker: storage, cache, stages, edge and listeners, assembled from the config.
+
+A node role is the list of stages :func:`stages_for` returns; this issue's role is the
+authoritative node (``guard`` → ``auth`` → ``authoritative``).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from idnode.auth.identity import Identity
+from idnode.auth.keys import PrivateKey, load_private_key, public_key_data
+from idnode.auth.permissions import Authorizer
+from idnode.config import NodeConfig
+from idnode.identifiers.values.site import Interface, ServerRecord, SiteData
+from idnode.node.accesslog import AccessLog
+from idnode.node.cache import Generation
+from idnode.node.edge import Edge
+from idnode.node.fastpath import FastResolver
+from idnode.node.pipeline import Stage, build_chain
+from idnode.node.records import Records
+from idnode.node.service import DatagramService, StreamService, StreamSession, UdpSettings
+from idnode.node.stages.auth import Auth, AuthSettings
+from idnode.node.stages.authoritative import Authoritative, AuthoritativeSettings
+from idnode.node.stages.guard import Guard, GuardSettings
+from idnode.node.writes import WriteQueue
+from idnode.protocol.constants import MAJOR_VERSION, MINOR_VERSION
+from idnode.storage import Store, open_store
+from idnode.transport.tcp import TcpServer
+from idnode.transport.udp import UdpServer
+
+__all__ = ["Worker", "build_site"]
+
+log = logging.getLogger("idnode.server")
+
+_BOTH, _QUERY = 3, 2
+_UDP, _TCP = 0, 1
+
+
+def build_site(config: NodeConfig, udp: tuple[str, int] | None, tcp: tuple[str, int] | None,
+               server_key: PrivateKey) -> SiteData:
+    """This server's HS_SITE: TCP listed first (IDIS SDKs take the first fitting interface)."""
+    interfaces = []
+    if tcp is not None:
+        interfaces.append(Interface(_BOTH, _TCP, tcp[1]))
+    if udp is not None:
+        interfaces.append(Interface(_QUERY, _UDP, udp[1]))
+    host = (tcp or udp or ("127.0.0.1", 0))[0]
+    record = ServerRecord.from_ip(config.server_id, host,
+                                  public_key=public_key_data(server_key).to_bytes(),
+                                  interfaces=tuple(interfaces))
+    return SiteData(protocol_major=MAJOR_VERSION, protocol_minor=MINOR_VERSION, serial=1,
+                    primary=True, attributes=((b"desc", b"idnode"),), servers=(record,))
+
+
+@dataclass(slots=True)
+class Listeners:
+    udp: socket.socket | None
+    tcp: socket.socket | None
+
+
+class Worker:
+    """Everything one worker process (or the single process) runs."""
+
+    def __init__(self, config: NodeConfig, slot: int, listeners: Listeners) -> None:
+        self.config = config
+        self.slot = slot
+        self.listeners = listeners
+        self.store: Store | None = None
+        self.writes: WriteQueue | None = None
+        self.udp: UdpServer | None = None
+        self.tcp: TcpServer | None = None
+        self.access_log = AccessLog(config.access_log, config.home)
+
+    async def start(self) -> None:
+        config, limits = self.config, self.config.limits
+        self.store = open_store(config.storage_url, max_values=limits.max_values_per_handle,
+                                sync=config.storage_sync)
+        run_dir = config.home / "run"
+        run_dir.mkdir(mode=0o700, exist_ok=True)
+        generation = Generation(run_dir / "generation", self.slot)
+        records = Records(self.store, generation, config.cache_max_handles)
+        self.writes = WriteQueue(self.store, batch_max=limits.write_batch_max,
+                                 on_commit=records.committed)
+        self.writes.start()
+        server_key = load_private_key(config.server_key)
+        admins = tuple(Identity.parse(a) for a in config.server_admins)
+        authorizer = Authorizer(records.values_of, server_admins=admins)
+        udp_addr = _name(self.listeners.udp)
+        tcp_addr = _name(self.listeners.tcp)
+        site = build_site(config, udp_addr, tcp_addr, server_key).to_bytes()
+        stages: list[Stage] = [
+            Guard(GuardSettings(max_values=limits.max_values_per_handle)),
+            Auth(AuthSettings(timeout=limits.auth_timeout,
+                              max_pending=limits.max_pending_challenges,
+                              max_values=limits.max_values_per_handle,
+                              pbkdf2_max_iterations=limits.pbkdf2_max_iterations), records),
+            Authoritative(AuthoritativeSettings(max_values=limits.max_values_per_handle,
+                                                max_handle_bytes=limits.max_handle_bytes,
+                                                list_page_size=limits.list_page_size),
+                          records, self.writes, authorizer, lambda: site),
+        ]
+        edge = Edge(build_chain(stages), self.access_log, server_key)
+        if self.listeners.udp is not None:
+            fast = FastResolver(records, self.access_log,
+                                max_handle_bytes=limits.max_handle_bytes)
+            service = DatagramService(edge, UdpSettings(limits.max_message_bytes,
+                                                        limits.udp_max_answer_packets),
+                                      fast=fast)
+            self.udp = UdpServer(self.listeners.udp, service.datagram)
+            await self.udp.start()
+        if self.listeners.tcp is not None:
+            streams = StreamService(edge, max_message=limits.max_message_bytes,
+                                    idle_timeout=limits.tcp_idle_timeout)
+
+            def session(peer: tuple[str, int], send: object, close: object, pause: object,
+                        resume: object) -> StreamSession:
+                return StreamSession(streams, peer, send, close, pause, resume)  # type: ignore[arg-type]
+
+            self.tcp = TcpServer(self.listeners.tcp, session,
+                                 max_connections=limits.max_tcp_connections)
+            await self.tcp.start()
+
+    async def stop(self) -> None:
+        """Stop accepting, finish in-flight requests and writes, close storage."""
+        if self.udp is not None:
+            await self.udp.close()
+        if self.tcp is not None:
+            await self.tcp.close()
+        if self.writes is not None:
+            await self.writes.close()
+        if self.store is not None:
+            self.store.close()
+        self.access_log.close()
+
+
+def _name(sock: socket.socket | None) -> tuple[str, int] | None:
+    if sock is None:
+        return None
+    host, port = sock.getsockname()[:2]
+    return str(host), int(port)
+
+
+def run_dir(home: Path) -> Path:
+    return home / "run"

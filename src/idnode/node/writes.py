@@ -1,0 +1,89 @@
+"""Group commit: the one path by which a worker's writes reach storage.
+
+Writes from all connections are queued; one task hands whatever is queued (up to
+``batch_max`` operations) to the storage thread as a single ``Store.apply`` call, which runs
+each operation in its own savepoint inside one transaction and commits once. A caller's future
+resolves only after that commit, so an acknowledged write is durable, while under load the
+cost of an fsync is shared by every write in the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+
+from idnode.errors import RegistryError, ServerBusy
+from idnode.storage import Store
+from idnode.storage.ops import WriteOp, WriteResult
+
+__all__ = ["WriteQueue"]
+
+
+class WriteQueue:
+    """Serialises a worker's writes into group commits on a dedicated storage thread.
+
+    :param on_commit: called on the event loop after every commit that changed something.
+    """
+
+    def __init__(self, store: Store, *, batch_max: int = 256, max_queued: int = 100_000,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self._store = store
+        self._batch_max = batch_max
+        self._max_queued = max_queued
+        self._on_commit = on_commit
+        self._queue: list[tuple[WriteOp, asyncio.Future[WriteResult]]] = []
+        self._wakeup = asyncio.Event()
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, "idnode-writer")
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="write-queue")
+
+    async def submit(self, op: WriteOp) -> WriteResult:
+        """Queue ``op``; return its result after the commit, or raise its error."""
+        if self._closing:
+            raise ServerBusy(reason="server is shutting down")
+        if len(self._queue) >= self._max_queued:
+            raise ServerBusy(reason="write queue is full")
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((op, future))
+        self._wakeup.set()
+        result = await future
+        if isinstance(result, RegistryError):
+            raise result
+        return result
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = self._queue[:self._batch_max]
+                del self._queue[:self._batch_max]
+                ops = [op for op, _ in batch]
+                try:
+                    results = await loop.run_in_executor(self._executor, self._store.apply, ops)
+                except Exception as exc:  # the commit failed: nothing was acknowledged
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                if self._on_commit is not None and any(
+                        not isinstance(r, RegistryError) for r in results):
+                    self._on_commit()
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+            if self._closing and not self._queue:
+                return
+
+    async def close(self) -> None:
+        """Finish everything queued, then stop the storage thread."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        self._executor.shutdown(wait=True)

@@ -6,6 +6,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,11 +26,28 @@ def idnode(*args: str, check: bool = True,
     return proc
 
 
+def free_port_pair() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (a node serves both on one port)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise AssertionError("no free port")
+
+
 def init_node(home: Path, prefix: str = "88.100.1", *extra: str,
               secret: str | None = "s3cret-for-tests") -> str:
-    """``idnode init`` on ephemeral loopback ports; returns the admin identity (last line)."""
-    args = ["init", str(home), "--prefix", prefix, "--udp", "127.0.0.1:0",
-            "--tcp", "127.0.0.1:0", "--http", "off", "--key-bits", "1024", *extra]
+    """``idnode init`` on one free loopback port for UDP and TCP; returns the admin identity
+    (the last line of the output)."""
+    port = free_port_pair()
+    args = ["init", str(home), "--prefix", prefix, "--udp", f"127.0.0.1:{port}",
+            "--tcp", f"127.0.0.1:{port}", "--http", "off", "--key-bits", "1024", *extra]
     if secret is not None:
         args += ["--admin-secret", secret]
     out = idnode(*args).stdout.strip().splitlines()
@@ -47,16 +65,17 @@ def set_limit(home: Path, key: str, value: str) -> None:
 @dataclass
 class NodeProcess:
     home: Path
-    proc: subprocess.Popen[str]
+    proc: subprocess.Popen[bytes]
     udp: tuple[str, int] = ("127.0.0.1", 0)
     tcp: tuple[str, int] = ("127.0.0.1", 0)
     output: list[str] = field(default_factory=list)
+    _pending: bytes = b""
 
     @classmethod
     def start(cls, home: Path, *extra: str, timeout: float = 30) -> NodeProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         proc = subprocess.Popen([*IDNODE, "serve", str(home), *extra], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env)
+                                stderr=subprocess.STDOUT, env=env)
         node = cls(home, proc)
         deadline = time.monotonic() + timeout
         while True:
@@ -70,16 +89,23 @@ class NodeProcess:
                 return node
 
     def _readline(self, deadline: float) -> str | None:
+        """One line of the server's output (raw reads: select() and buffered readers
+        do not mix)."""
         assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                line = self.proc.stdout.readline()
-                if not line:
-                    return None
+            if b"\n" in self._pending:
+                raw, _, self._pending = self._pending.partition(b"\n")
+                line = raw.decode("utf-8", "replace") + "\n"
                 self.output.append(line)
                 return line
-            if self.proc.poll() is not None:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return None
+                self._pending += chunk
+            elif self.proc.poll() is not None:
                 return None
         return None
 
@@ -91,10 +117,13 @@ class NodeProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, _ = self.proc.communicate()
-        self.output.append(out or "")
+        self.output.append(self._pending.decode("utf-8", "replace"))
+        self.output.append((out or b"").decode("utf-8", "replace"))
+        self._pending = b""
         return self.proc.returncode
 
     def kill(self) -> None:
+        """SIGKILL (as ``kill -9``), then collect the process and its output pipe."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.communicate()

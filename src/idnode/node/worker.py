@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from idnode.auth.identity import Identity
 from idnode.auth.keys import PrivateKey, load_private_key, public_key_data
@@ -32,7 +32,7 @@ from idnode.storage import Store, open_store
 from idnode.transport.tcp import TcpServer
 from idnode.transport.udp import UdpServer
 
-__all__ = ["Worker", "build_site"]
+__all__ = ["Assembly", "Worker", "assemble", "build_site", "stages_for"]
 
 log = logging.getLogger("idnode.server")
 
@@ -62,6 +62,59 @@ class Listeners:
     tcp: socket.socket | None
 
 
+@dataclass(slots=True)
+class Assembly:
+    """The request-handling parts of one worker, without sockets."""
+
+    records: Records
+    writes: WriteQueue
+    edge: Edge
+    datagrams: DatagramService
+    streams: StreamService
+    fast: FastResolver
+
+
+def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
+               authorizer: Authorizer, site: bytes) -> list[Stage]:
+    """The authoritative role: ``guard`` → ``auth`` → ``authoritative``."""
+    limits = config.limits
+    return [
+        Guard(GuardSettings(max_values=limits.max_values_per_handle)),
+        Auth(AuthSettings(timeout=limits.auth_timeout,
+                          max_pending=limits.max_pending_challenges,
+                          max_values=limits.max_values_per_handle,
+                          pbkdf2_max_iterations=limits.pbkdf2_max_iterations), records),
+        Authoritative(AuthoritativeSettings(max_values=limits.max_values_per_handle,
+                                            max_handle_bytes=limits.max_handle_bytes,
+                                            list_page_size=limits.list_page_size),
+                      records, writes, authorizer, lambda: site),
+    ]
+
+
+def assemble(config: NodeConfig, store: Store, generation: Generation,
+             access_log: AccessLog, server_key: PrivateKey,
+             udp: tuple[str, int] | None, tcp: tuple[str, int] | None) -> Assembly:
+    """Build (and start the write queue of) everything a worker answers requests with.
+
+    Must run inside the event loop that will serve the requests.
+    """
+    limits = config.limits
+    records = Records(store, generation, config.cache_max_handles)
+    writes = WriteQueue(store, batch_max=limits.write_batch_max, on_commit=records.committed)
+    writes.start()
+    admins = tuple(Identity.parse(a) for a in config.server_admins)
+    authorizer = Authorizer(records.values_of, server_admins=admins)
+    site = build_site(config, udp, tcp, server_key).to_bytes()
+    edge = Edge(build_chain(stages_for(config, records, writes, authorizer, site)),
+                access_log, server_key)
+    fast = FastResolver(records, access_log, max_handle_bytes=limits.max_handle_bytes)
+    datagrams = DatagramService(edge, UdpSettings(limits.max_message_bytes,
+                                                  limits.udp_max_answer_packets), fast=fast)
+    streams = StreamService(edge, max_message=limits.max_message_bytes,
+                            idle_timeout=limits.tcp_idle_timeout)
+    return Assembly(records, writes, edge, datagrams, streams, fast)
+
+
 class Worker:
     """Everything one worker process (or the single process) runs."""
 
@@ -82,43 +135,20 @@ class Worker:
         run_dir = config.home / "run"
         run_dir.mkdir(mode=0o700, exist_ok=True)
         generation = Generation(run_dir / "generation", self.slot)
-        records = Records(self.store, generation, config.cache_max_handles)
-        self.writes = WriteQueue(self.store, batch_max=limits.write_batch_max,
-                                 on_commit=records.committed)
-        self.writes.start()
         server_key = load_private_key(config.server_key)
-        admins = tuple(Identity.parse(a) for a in config.server_admins)
-        authorizer = Authorizer(records.values_of, server_admins=admins)
-        udp_addr = _name(self.listeners.udp)
-        tcp_addr = _name(self.listeners.tcp)
-        site = build_site(config, udp_addr, tcp_addr, server_key).to_bytes()
-        stages: list[Stage] = [
-            Guard(GuardSettings(max_values=limits.max_values_per_handle)),
-            Auth(AuthSettings(timeout=limits.auth_timeout,
-                              max_pending=limits.max_pending_challenges,
-                              max_values=limits.max_values_per_handle,
-                              pbkdf2_max_iterations=limits.pbkdf2_max_iterations), records),
-            Authoritative(AuthoritativeSettings(max_values=limits.max_values_per_handle,
-                                                max_handle_bytes=limits.max_handle_bytes,
-                                                list_page_size=limits.list_page_size),
-                          records, self.writes, authorizer, lambda: site),
-        ]
-        edge = Edge(build_chain(stages), self.access_log, server_key)
+        parts = assemble(config, self.store, generation, self.access_log, server_key,
+                         _name(self.listeners.udp), _name(self.listeners.tcp))
+        self.writes = parts.writes
         if self.listeners.udp is not None:
-            fast = FastResolver(records, self.access_log,
-                                max_handle_bytes=limits.max_handle_bytes)
-            service = DatagramService(edge, UdpSettings(limits.max_message_bytes,
-                                                        limits.udp_max_answer_packets),
-                                      fast=fast)
-            self.udp = UdpServer(self.listeners.udp, service.datagram)
+            self.udp = UdpServer(self.listeners.udp, parts.datagrams.datagram)
             await self.udp.start()
         if self.listeners.tcp is not None:
-            streams = StreamService(edge, max_message=limits.max_message_bytes,
-                                    idle_timeout=limits.tcp_idle_timeout)
+            streams = parts.streams
 
-            def session(peer: tuple[str, int], send: object, close: object, pause: object,
-                        resume: object) -> StreamSession:
-                return StreamSession(streams, peer, send, close, pause, resume)  # type: ignore[arg-type]
+            def session(peer: tuple[str, int], send: Callable[[bytes], None],
+                        close: Callable[[], None], pause: Callable[[], None],
+                        resume: Callable[[], None]) -> StreamSession:
+                return StreamSession(streams, peer, send, close, pause, resume)
 
             self.tcp = TcpServer(self.listeners.tcp, session,
                                  max_connections=limits.max_tcp_connections)
@@ -142,7 +172,3 @@ def _name(sock: socket.socket | None) -> tuple[str, int] | None:
         return None
     host, port = sock.getsockname()[:2]
     return str(host), int(port)
-
-
-def run_dir(home: Path) -> Path:
-    return home / "run"

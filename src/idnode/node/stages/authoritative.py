@@ -291,7 +291,7 @@ class Authoritative:
     async def _server_admin(self, ctx: RequestContext, what: str) -> None:
         self._need_identity(ctx, what)
         assert ctx.identity is not None
-        if not self.authorizer.is_server_admin(ctx.identity):
+        if not await self.authorizer.is_server_admin(ctx.identity):
             raise InsufficientPermissions(reason=f"{ctx.identity} is not a server "
                                                  f"administrator ({what})")
 

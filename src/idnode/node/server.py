@@ -73,12 +73,11 @@ def _run_worker(config: NodeConfig, slot: int, listeners: Listeners, announce: b
 
 def _fixed_ports(config: NodeConfig) -> NodeConfig:
     """Replace port 0 by a concrete free port, so every worker binds the same one."""
-    import socket
     from dataclasses import replace
 
     udp, tcp = config.udp, config.tcp
     if udp is not None and udp.port == 0:
-        udp = Address(udp.host, free_port(udp.host, socket.SOCK_DGRAM))
+        udp = Address(udp.host, free_port(udp.host, udp=True))
     if tcp is not None and tcp.port == 0:
         tcp = Address(tcp.host, free_port(tcp.host))
     return replace(config, udp=udp, tcp=tcp)

@@ -44,8 +44,9 @@ def bind_tcp(host: str, port: int, *, reuse_port: bool = False,
     return sock
 
 
-def free_port(host: str, kind: int = socket.SOCK_STREAM) -> int:
+def free_port(host: str, *, udp: bool = False) -> int:
     """A currently free port on ``host`` (for choosing one port for several workers)."""
+    kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
     with socket.socket(_family(host), kind) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

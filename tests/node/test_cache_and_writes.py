@@ -1,0 +1,77 @@
+"""Cache bounds, cross-worker generations, and group commit."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from idnode.errors import HandleExists, ServerBusy
+from idnode.identifiers.handle import Handle
+from idnode.identifiers.value import HandleValue
+from idnode.node.cache import Generation, LruCache
+from idnode.node.challenges import Challenges
+from idnode.node.writes import WriteQueue
+from idnode.protocol.digest import RequestDigest
+from idnode.protocol.message import Message
+from idnode.storage import open_store
+from idnode.storage.ops import CreateHandle
+from node.conftest import run
+
+
+def test_lru_evicts_the_least_recently_used() -> None:
+    cache: LruCache[str, int] = LruCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    disabled: LruCache[str, int] = LruCache(0)
+    disabled.put("a", 1)
+    assert disabled.get("a") is None
+
+
+def test_generation_is_shared_between_workers(tmp_path: Path) -> None:
+    one = Generation(tmp_path / "gen", 0)
+    two = Generation(tmp_path / "gen", 1)
+    assert not one.changed() and not two.changed()
+    two.bump()
+    assert one.changed() and two.changed()
+    assert not one.changed()
+    with pytest.raises(ValueError, match="out of range"):
+        Generation(tmp_path / "gen", 64)
+
+
+def test_challenges_expire_and_are_bounded() -> None:
+    now = [0.0]
+    challenges = Challenges(timeout=10, max_pending=2, clock=lambda: now[0])
+    digest = RequestDigest(3, b"\x00" * 32)
+    for rid in (1, 2, 3):
+        challenges.add(("tcp", 1), Message(100, request_id=rid), b"n", digest)
+    assert challenges.take(("tcp", 1), 1) is None  # oldest dropped
+    now[0] = 11
+    assert challenges.take(("tcp", 1), 2) is False  # expired
+    assert challenges.take(("tcp", 2), 3) is None  # other channel
+
+
+def test_group_commit_acknowledges_each_write_with_its_own_result() -> None:
+    store = open_store("memory:")
+    store.home_prefix("88.1")
+    commits = []
+
+    async def go() -> None:
+        queue = WriteQueue(store, batch_max=16, on_commit=lambda: commits.append(1))
+        queue.start()
+        ops = [CreateHandle(Handle.parse(f"88.1/h{i % 50}"), (HandleValue(1, "URL", b"x"),))
+               for i in range(100)]
+        results = await asyncio.gather(*(queue.submit(op) for op in ops),
+                                       return_exceptions=True)
+        assert sum(not isinstance(r, Exception) for r in results) == 50
+        assert all(isinstance(r, HandleExists) for r in results[50:])
+        await queue.close()
+        with pytest.raises(ServerBusy):
+            await queue.submit(ops[0])
+    run(go())
+    assert len(store.list_handles("88.1", limit=1000)) == 50
+    assert 1 <= len(commits) <= 100 // 16 + 2  # writes shared commits

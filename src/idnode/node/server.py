@@ -53,6 +53,9 @@ async def _serve(config: NodeConfig, slot: int, listeners: Listeners,
             print(f"listening udp {_fmt(worker.udp.address)}", flush=True)
         if worker.tcp is not None:
             print(f"listening tcp {_fmt(worker.tcp.address)}", flush=True)
+        if config.http is not None:
+            print(f"note: listen.http {config.http} is reserved for the HTTP face, which "
+                  "this release does not serve", flush=True)
         kind = worker.store.kind if worker.store else "?"
         print(f"ready: prefixes {', '.join(config.prefixes)}; storage {kind}; "
               f"{config.workers} worker(s)", flush=True)

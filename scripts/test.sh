@@ -6,6 +6,6 @@ scripts/setup.sh
 if [ "${CI:-}" = "true" ] || [ -z "${IDNODE_TEST_PG:-}" ]; then
   scripts/postgres.sh || [ "${CI:-}" != "true" ]
 fi
-.venv/bin/ruff check src tests bench
+.venv/bin/ruff check .
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

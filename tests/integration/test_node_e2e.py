@@ -433,3 +433,71 @@ def test_node_on_postgresql_storage(tmp_path: Path) -> None:
     finally:
         assert proc.stop() == 0
         drop_postgres_schema(url_)
+
+
+# -- non-public values ----------------------------------------------------------------------------
+def test_restricted_values_need_authentication(node: NodeProcess) -> None:
+    with SyncHandleClient(node.udp) as anonymous, pytest.raises(RemoteError) as err:
+        anonymous.resolve("88.100.1/ADMIN", public_only=False)
+    assert err.value.response_code == 402
+    with SyncHandleClient(node.udp, auth=secret_auth()) as admin:
+        record = admin.resolve("88.100.1/ADMIN", public_only=False)
+    assert record.by_index(301) is not None
+    assert record.by_index(301).data == SECRET.encode()
+
+
+def test_listing_continues_over_several_messages(tmp_path: Path) -> None:
+    home = tmp_path / "l"
+    init_node(home)
+    set_limit(home, "list_page_size", "7")
+    proc = NodeProcess.start(home)
+    try:
+        with SyncHandleClient(proc.tcp, transport="tcp", auth=secret_auth()) as admin:
+            for i in range(30):
+                admin.create_handle(f"88.100.1/P{i:02d}", [url(1, "https://example.com")])
+            listed = admin.list_handles("0.NA/88.100.1")
+        assert sorted(listed) == sorted([f"88.100.1/P{i:02d}" for i in range(30)]
+                                        + ["88.100.1/ADMIN"])
+    finally:
+        assert proc.stop() == 0
+
+
+# -- the command-line client against a real node ---------------------------------------------------
+def test_cli_create_resolve_batch_keygen(node: NodeProcess, home: Path, tmp_path: Path) -> None:
+    import json
+
+    server = f"{node.tcp[0]}:{node.tcp[1]}"
+    auth = ["--auth", "300:88.100.1/ADMIN", "--key", str(home / "keys" / "admin.key")]
+    idnode("create", "88.100.1/CLI-1", "1:URL=https://example.com/cli", "2:EMAIL=a@b.c",
+           "--server", server, *auth)
+    shown = json.loads(idnode("resolve", "88.100.1/CLI-1", "--server", server,
+                              "--json").stdout)
+    assert shown["responseCode"] == 1 and shown["handle"] == "88.100.1/CLI-1"
+    assert {v["type"] for v in shown["values"]} >= {"URL", "EMAIL", "HS_ADMIN"}
+    assert all("timestamp" in v for v in shown["values"])
+    table = idnode("resolve", "88.100.1/CLI-1", "--server", server, "--tcp").stdout
+    assert "https://example.com/cli" in table
+    missing = idnode("resolve", "88.100.1/CLI-missing", "--server", server, check=False)
+    assert missing.returncode == 1 and "100 (handle not found)" in missing.stderr
+
+    batch = tmp_path / "ops.txt"
+    batch.write_text(
+        "CREATE 88.100.1/BATCH-1\n"
+        "100 HS_ADMIN 86400 1110 ADMIN 300:111111111111:88.100.1/ADMIN\n"
+        "1 URL 86400 1110 UTF8 https://example.com/batch\n"
+        "\n"
+        "ADD 88.100.1/BATCH-1\n"
+        "2 EMAIL 86400 1110 UTF8 batch@example.com\n"
+        "\n"
+        "DELETE 88.100.1/NOT-THERE\n"
+        "\n")
+    run = idnode("batch", str(batch), "--server", server, *auth, check=False)
+    assert run.returncode == 1  # one operation failed, the others went through
+    assert run.stdout.count("SUCCESS") == 2 and "FAILURE" in run.stdout
+    record = idnode("resolve", "88.100.1/BATCH-1", "--server", server, "--json").stdout
+    assert "batch@example.com" in record
+
+    key_file = tmp_path / "new.key"
+    out = idnode("keygen", str(key_file), "--bits", "1024").stdout
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "HS_PUBKEY" in out

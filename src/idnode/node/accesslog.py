@@ -10,6 +10,7 @@ authenticated identity, handle.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,18 @@ __all__ = ["AccessLog"]
 
 _FLUSH_BYTES = 64 * 1024
 _FLUSH_SECONDS = 0.5
+_OPNAMES_MAX = 1024
+#: Opcode mnemonics already looked up (``OpCode.to_text`` builds an enum member per call).
+_OPNAMES: dict[int, str] = {}
+
+
+def _op_text(opcode: int) -> str:
+    name = _OPNAMES.get(opcode)
+    if name is None:
+        name = OpCode.to_text(opcode)
+        if len(_OPNAMES) < _OPNAMES_MAX:  # opcodes are client-controlled: stay bounded
+            _OPNAMES[opcode] = name
+    return name
 
 
 def _sanitise(text: str) -> str:
@@ -46,20 +59,41 @@ class AccessLog:
         self._buf: list[str] = []
         self._size = 0
         self._last_flush = time.monotonic()
+        self._timer: asyncio.TimerHandle | None = None
+        self._second = -1  # the whole second self._stamp was formatted for
+        self._stamp = ""
 
     def write(self, peer: tuple[str, int], transport: str, version: tuple[int, int],
               opcode: int, rc: int, seconds: float, identity: str, handle: str) -> None:
         if self._out is None:
             return
         now = time.time()
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+        second = int(now)
+        if second != self._second:  # one strftime per second, not per line
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+            self._second = second
         line = (f"{peer[0]}:{peer[1]} {transport.upper()}:HDL({version[0]}.{version[1]}) "
-                f'"{stamp}.{int(now * 1000) % 1000:03d}Z" {OpCode.to_text(opcode)} {rc} '
+                f'"{self._stamp}.{int(now * 1000) % 1000:03d}Z" {_op_text(opcode)} {rc} '
                 f"{seconds * 1000:.3f}ms [adm={identity}] {_sanitise(handle)}\n")
         self._buf.append(line)
         self._size += len(line)
-        if self._size >= _FLUSH_BYTES or now - self._last_flush >= _FLUSH_SECONDS:
+        if (self._size >= _FLUSH_BYTES
+                or time.monotonic() - self._last_flush >= _FLUSH_SECONDS):
             self.flush()
+        elif self._timer is None:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        # Lines reach the file within _FLUSH_SECONDS even if no further request comes.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not on an event loop: the next write or close() flushes
+        self._timer = loop.call_later(_FLUSH_SECONDS, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.flush()
 
     def flush(self) -> None:
         if self._out is None or not self._buf:
@@ -71,6 +105,9 @@ class AccessLog:
         self._last_flush = time.monotonic()
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.flush()
         if self._own and self._out is not None:
             self._out.close()

@@ -24,11 +24,15 @@ _REQ = struct.Struct(">BBBBIIIIIIIHBBII")  # envelope + header, 44 bytes
 _ENV = struct.Struct(">BBBBIIII")
 _HDR = struct.Struct(">IIIHBBII")
 _U32 = struct.Struct(">I")
-_REFUSED_FLAGS = (OpFlag.CERTIFY | OpFlag.ENCRYPT | OpFlag.RETURN_REQUEST_DIGEST
-                  | OpFlag.CONTINUOUS)
+# Plain ints: an ``int & IntFlag`` runs enum code in Python and builds a member per request.
+_REFUSED_FLAGS = int(OpFlag.CERTIFY | OpFlag.ENCRYPT | OpFlag.RETURN_REQUEST_DIGEST
+                     | OpFlag.CONTINUOUS)
+_PUBLIC_ONLY = int(OpFlag.PUBLIC_ONLY)
+_AUTHORITATIVE = int(OpFlag.AUTHORITATIVE)
 _SUGGESTED = MAJOR_VERSION & 0x03
 _EMPTY = b"\x00\x00\x00\x00"
 _NOT_FOUND_BODY = _EMPTY  # RC 100 carries an empty message
+_NO_FILTER = bytes(12)  # empty index list, empty type list, empty credential
 _UDP_LIMIT = 512
 
 
@@ -48,14 +52,14 @@ class FastResolver:
         (major, minor, eflags, sminor, session, request_id, _seq, length, opcode, rc,
          opflags, serial, rcount, _res, expiration, body_len) = _REQ.unpack_from(data)
         if (opcode != 1 or rc or major != 2 or session or eflags & 0xE0
-                or length != size - 20 or not opflags & OpFlag.PUBLIC_ONLY
+                or length != size - 20 or not opflags & _PUBLIC_ONLY
                 or opflags & _REFUSED_FLAGS or body_len + 48 != size):
             return None
         (hlen,) = _U32.unpack_from(data, 44)
         end = 48 + hlen
         if hlen > self.max_handle or end + 12 != size:
             return None  # indexes or types present, or a credential: full path
-        if data[end:] != b"\x00" * 12:
+        if data[end:] != _NO_FILTER:
             return None
         try:
             text = data[48:end].decode("utf-8")
@@ -81,7 +85,7 @@ class FastResolver:
             return None  # the full path splits or truncates
         out = b"".join((
             _ENV.pack(rmajor, rminor, _SUGGESTED, MINOR_VERSION, 0, request_id, 0, payload_len),
-            _HDR.pack(1, rc_out, opflags | OpFlag.AUTHORITATIVE if rc_out == 1 else opflags,
+            _HDR.pack(1, rc_out, opflags | _AUTHORITATIVE if rc_out == 1 else opflags,
                       serial, rcount, 0,
                       expiration, len(body)),
             body, _EMPTY,

@@ -78,6 +78,13 @@ class Records:
         record = await self.get(key)
         return None if record is None else record.values
 
+    async def list_handles(self, prefix: str, *, after: str = "", limit: int) -> list[str]:
+        """One page of handles under ``prefix`` (keyset paging), read like records are."""
+        if self._inline:
+            return self.store.list_handles(prefix, after=after, limit=limit)
+        return await asyncio.to_thread(self.store.list_handles, prefix, after=after,
+                                       limit=limit)
+
     @property
     def homed(self) -> frozenset[str]:
         self.check_generation()

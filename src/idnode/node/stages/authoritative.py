@@ -272,13 +272,13 @@ class Authoritative:
         return Stream(self._pages(request, prefix))
 
     async def _pages(self, request: Message, prefix: str) -> AsyncIterator[Message]:
-        store = self.records.store
+        records = self.records
         size = self.settings.list_page_size
-        page = store.list_handles(prefix, limit=size)
+        page = await records.list_handles(prefix, limit=size)
         while True:
             nxt: list[str] = []
             if len(page) == size:
-                nxt = store.list_handles(prefix, after=Handle.parse(page[-1]).key, limit=size)
+                nxt = await records.list_handles(prefix, after=page[-1], limit=size)
             more = bool(nxt)
             flags = request.opflags | OpFlag.AUTHORITATIVE
             flags = flags | OpFlag.CONTINUOUS if more else flags & ~OpFlag.CONTINUOUS

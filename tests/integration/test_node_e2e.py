@@ -501,3 +501,26 @@ def test_cli_create_resolve_batch_keygen(node: NodeProcess, home: Path, tmp_path
     out = idnode("keygen", str(key_file), "--bits", "1024").stdout
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert "HS_PUBKEY" in out
+
+
+def test_mint_new_suffix(node: NodeProcess) -> None:
+    with SyncHandleClient(node.tcp, transport="tcp", auth=secret_auth()) as admin:
+        minted = admin.create_handle("88.100.1/", [url(1, "https://example.com/minted")],
+                                     mint=True)
+        assert minted.startswith("88.100.1/") and len(minted) > len("88.100.1/") + 30
+        assert admin.resolve(minted).by_index(1).data == b"https://example.com/minted"
+
+
+def test_home_and_unhome_a_prefix_over_the_wire(node: NodeProcess) -> None:
+    with SyncHandleClient(node.tcp, transport="tcp", auth=secret_auth()) as admin:
+        with pytest.raises(RemoteError) as err:
+            admin.resolve("88.100.7/x")
+        assert err.value.response_code == 301
+        admin.home_prefix("88.100.7")
+        assert "0.NA/88.100.7" in admin.list_homed_prefixes()
+        admin.create_handle("88.100.7/x", [url(1, "https://example.com/7")])
+        assert admin.resolve("88.100.7/x").by_index(1) is not None
+        admin.unhome_prefix("88.100.7")
+        with pytest.raises(RemoteError) as err:
+            admin.resolve("88.100.7/x")
+        assert err.value.response_code == 301

@@ -195,8 +195,8 @@ class ResolutionRequest(Body):
 
 
 @dataclass(frozen=True, slots=True)
-class ResolutionResponse(Body):
-    """OC 1 success: handle; ``int4 n``; n x HandleValue."""
+class _HandleValues(Body):
+    """handle; ``int4 n``; n x HandleValue (OC 1 answers, OC 100, 102, 104)."""
 
     handle: str
     values: tuple[HandleValue, ...]
@@ -209,6 +209,11 @@ class ResolutionResponse(Body):
     def _to_wire(self, writer: Writer) -> None:
         writer.put_string(self.handle)
         _put_values(writer, self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionResponse(_HandleValues):
+    """OC 1 success: handle; ``int4 n``; n x HandleValue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,23 +247,6 @@ class SiteInfoResponse(Body):
 
 
 # -- administration -------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class _HandleValues(Body):
-    """handle; ``int4 n``; n x HandleValue (OC 100, 102, 104)."""
-
-    handle: str
-    values: tuple[HandleValue, ...]
-
-    @classmethod
-    def from_wire_parser(cls, parser: Parser, *, max_values: int = MAX_VALUES_PER_HANDLE
-                         ) -> Self:
-        return cls(_get_handle(parser), _get_values(parser, max_values))
-
-    def _to_wire(self, writer: Writer) -> None:
-        writer.put_string(self.handle)
-        _put_values(writer, self.values)
-
 
 @dataclass(frozen=True, slots=True)
 class CreateHandleRequest(_HandleValues):

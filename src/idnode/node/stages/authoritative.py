@@ -203,53 +203,44 @@ class Authoritative:
         return self._ok(request)
 
     async def _delete(self, ctx: RequestContext, request: Message) -> Response:
-        body = ctx.body
-        assert isinstance(body, HandleRequest)
-        handle = self._handle(body.handle)
-        self._need_identity(ctx, "deleting a handle")
-        assert ctx.identity is not None
-        record = await self._existing(handle)
-        await self.authorizer.authorize(ctx.identity, "delete", handle.text, record.values)
-        await self._commit(DeleteHandle(handle))
-        return self._ok(request)
+        return await self._change(ctx, request, "delete", "deleting a handle")
 
     async def _add(self, ctx: RequestContext, request: Message) -> Response:
-        body = ctx.body
-        assert isinstance(body, AddValueRequest)
-        handle = self._handle(body.handle)
-        values = self._check_values(body.values)
-        self._need_identity(ctx, "adding values")
-        assert ctx.identity is not None
-        record = await self._existing(handle)
-        await self.authorizer.authorize(ctx.identity, "add", handle.text, record.values,
-                                        new_values=values)
-        await self._commit(AddValues(handle, values,
-                                     bool(request.opflags & OpFlag.OVERWRITE)))
-        return self._ok(request)
+        return await self._change(ctx, request, "add", "adding values")
 
     async def _modify(self, ctx: RequestContext, request: Message) -> Response:
-        body = ctx.body
-        assert isinstance(body, ModifyValueRequest)
-        handle = self._handle(body.handle)
-        values = self._check_values(body.values)
-        self._need_identity(ctx, "modifying values")
-        assert ctx.identity is not None
-        record = await self._existing(handle)
-        await self.authorizer.authorize(ctx.identity, "modify", handle.text, record.values,
-                                        new_values=values)
-        await self._commit(ModifyValues(handle, values))
-        return self._ok(request)
+        return await self._change(ctx, request, "modify", "modifying values")
 
     async def _remove(self, ctx: RequestContext, request: Message) -> Response:
+        return await self._change(ctx, request, "remove", "removing values")
+
+    async def _change(self, ctx: RequestContext, request: Message, operation: str,
+                      what: str) -> Response:
+        """Delete, add, modify or remove on an existing handle: validate, authenticate,
+        authorize against the record's own HS_ADMIN values, then commit."""
         body = ctx.body
-        assert isinstance(body, RemoveValueRequest)
+        assert isinstance(body, HandleRequest | AddValueRequest | ModifyValueRequest
+                          | RemoveValueRequest)
         handle = self._handle(body.handle)
-        self._need_identity(ctx, "removing values")
+        values: tuple[HandleValue, ...] = ()
+        if isinstance(body, AddValueRequest | ModifyValueRequest):
+            values = self._check_values(body.values)
+        removed = tuple(body.indexes) if isinstance(body, RemoveValueRequest) else ()
+        self._need_identity(ctx, what)
         assert ctx.identity is not None
         record = await self._existing(handle)
-        await self.authorizer.authorize(ctx.identity, "remove", handle.text, record.values,
-                                        removed_indexes=body.indexes)
-        await self._commit(RemoveValues(handle, tuple(body.indexes)))
+        await self.authorizer.authorize(ctx.identity, operation, handle.text, record.values,
+                                        new_values=values, removed_indexes=removed)
+        op: WriteOp
+        if operation == "delete":
+            op = DeleteHandle(handle)
+        elif operation == "add":
+            op = AddValues(handle, values, bool(request.opflags & OpFlag.OVERWRITE))
+        elif operation == "modify":
+            op = ModifyValues(handle, values)
+        else:
+            op = RemoveValues(handle, removed)
+        await self._commit(op)
         return self._ok(request)
 
     # -- listing and homing ---------------------------------------------------------------

@@ -136,15 +136,45 @@ class StreamSession:
         self._decoder = StreamDecoder(service.max_message)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
         self._paused = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        self._idle: asyncio.TimerHandle | None = None
-        self._touch()
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run())
+        # Frames answered in one pass of the loop, written together (one send, not one each).
+        self._out: list[bytes] = []
+        self._last_active = self._loop.time()
+        self._idle: asyncio.TimerHandle | None = self._loop.call_later(
+            self.service.idle_timeout, self._idle_check)
 
     def _touch(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        self._idle = asyncio.get_running_loop().call_later(self.service.idle_timeout,
-                                                           self._close)
+        # Re-arming a timer per request costs more than the rest of the bookkeeping; the
+        # timer re-arms itself instead, so the connection still closes exactly
+        # ``idle_timeout`` after its last activity.
+        self._last_active = self._loop.time()
+
+    def _idle_check(self) -> None:
+        idle = self._loop.time() - self._last_active
+        if idle >= self.service.idle_timeout:
+            self._idle = None
+            self._flush()
+            self._close()
+        else:
+            self._idle = self._loop.call_later(self.service.idle_timeout - idle,
+                                               self._idle_check)
+
+    def _emit(self, frame: bytes) -> None:
+        if not self._out:
+            if self._queue.empty():
+                self._send(frame)  # nothing pipelined behind it: no reason to wait
+                return
+            # More requests are queued: hold the frame until they are answered (or until
+            # this task yields to the loop, e.g. to wait for a commit), then send together.
+            self._loop.call_soon(self._flush)
+        self._out.append(frame)
+
+    def _flush(self) -> None:
+        if self._out:
+            data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+            self._out.clear()
+            self._send(data)
 
     def data_received(self, data: bytes) -> None:
         self._touch()
@@ -154,6 +184,7 @@ class StreamSession:
                 self._queue.put_nowait(message)
         except ProtocolError as exc:
             # The stream has lost framing: say why once, then close.
+            self._flush()
             self._send(Message(0, ResponseCode.PROTOCOL_ERROR,
                                body=ErrorBody(str(exc)).to_wire()).to_frame())
             self._queue.put_nowait(None)
@@ -174,6 +205,7 @@ class StreamSession:
         while True:
             message = await self._queue.get()
             if message is None:
+                self._flush()
                 self._close()
                 return
             if self._paused and self._queue.qsize() < 16:
@@ -182,9 +214,12 @@ class StreamSession:
             ctx = RequestContext(self.conn)
             try:
                 async for response in self.service.edge.respond(ctx, message):
-                    self._send(response.to_frame())
+                    self._emit(response.to_frame())
+                if self._out and self._queue.empty():
+                    self._flush()
             except Exception:
                 log.exception("TCP session failed")
+                self._flush()
                 self._close()
                 return
             self._touch()

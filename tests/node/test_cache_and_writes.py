@@ -37,7 +37,8 @@ def test_generation_is_shared_between_workers(tmp_path: Path) -> None:
     two = Generation(tmp_path / "gen", 1)
     assert not one.changed() and not two.changed()
     two.bump()
-    assert one.changed() and two.changed()
+    assert one.changed()  # another worker's commit is seen
+    assert not two.changed()  # a worker's own commit is already applied to its cache
     assert not one.changed()
     with pytest.raises(ValueError, match="out of range"):
         Generation(tmp_path / "gen", 64)
@@ -61,7 +62,7 @@ def test_group_commit_acknowledges_each_write_with_its_own_result() -> None:
     commits = []
 
     async def go() -> None:
-        queue = WriteQueue(store, batch_max=16, on_commit=lambda: commits.append(1))
+        queue = WriteQueue(store, batch_max=16, on_commit=lambda ops: commits.append(len(ops)))
         queue.start()
         ops = [CreateHandle(Handle.parse(f"88.1/h{i % 50}"), (HandleValue(1, "URL", b"x"),))
                for i in range(100)]
@@ -75,3 +76,26 @@ def test_group_commit_acknowledges_each_write_with_its_own_result() -> None:
     run(go())
     assert len(store.list_handles("88.1", limit=1000)) == 50
     assert 1 <= len(commits) <= 100 // 16 + 2  # writes shared commits
+    assert sum(commits) == 50  # each successful write reported once
+
+
+def test_a_read_that_overlaps_a_local_commit_is_not_cached(tmp_path: Path) -> None:
+    from idnode.node.records import Records
+
+    store = open_store("memory:")
+    store.home_prefix("88.1")
+    handle = Handle.parse("88.1/raced")
+    records = Records(store, Generation(None, 0), 100)
+    real_read = store.get_record
+
+    def read_then_commit_lands(key: str) -> object:
+        old = real_read(key)  # the old state (not found) ...
+        store.create_handle(handle, [HandleValue(1, "URL", b"x")])
+        records.committed([CreateHandle(handle, (HandleValue(1, "URL", b"x"),))])
+        return old  # ... returned after the commit was applied
+
+    store.get_record = read_then_commit_lands  # type: ignore[method-assign]
+    assert run(records.get(handle.key)) is None
+    store.get_record = real_read  # type: ignore[method-assign]
+    assert records.cached(handle.key) is None  # the stale "not found" was not cached
+    assert run(records.get(handle.key)) is not None

@@ -278,12 +278,15 @@ def _pbkdf2_encoding(salt: bytes, iterations: int, key_bits: int, mac: bytes) ->
 def answer_with_secret(secret: bytes | Secret, nonce: bytes, digest: bytes, *,
                        form: str = "pbkdf2", salt: bytes | None = None,
                        iterations: int = DEFAULT_ITERATIONS,
-                       key_bits: int = DEFAULT_KEY_BITS) -> bytes:
+                       key_bits: int = DEFAULT_KEY_BITS,
+                       cache: DerivedKeyCache | None = None) -> bytes:
     """The ``signedResponse`` for an HS_SECKEY identity.
 
     :param digest: the bare request digest from the challenge (no hash-type byte).
     :param form: one of :data:`SECRET_FORMS`; pick it with :func:`secret_form_for_version`.
     :param salt: PBKDF2 salt; 16 random bytes when omitted.
+    :param cache: derive through this cache; with a salt kept per client, the 10,000
+        PBKDF2 iterations are paid once per client instead of once per answer.
     :raises AuthenticationError: unknown form or PBKDF2 parameters out of range.
     """
     raw = _secret_bytes(secret)
@@ -300,7 +303,8 @@ def answer_with_secret(secret: bytes | Secret, nonce: bytes, digest: bytes, *,
     salt = secrets.token_bytes(DEFAULT_SALT_SIZE) if salt is None else salt
     _check_pbkdf2_params(salt, iterations, key_bits, max_iterations=0xFFFF_FFFF,
                          max_key_bits=0xFFFF_FFFF)
-    derived = _pbkdf2(raw, salt, iterations, key_bits)
+    derived = (_pbkdf2(raw, salt, iterations, key_bits) if cache is None
+               else cache.derive(raw, salt, iterations, key_bits))
     mac = hmac.new(derived, data, "sha1").digest()
     return bytes((_PBKDF2,)) + _pbkdf2_encoding(salt, iterations, key_bits, mac)
 

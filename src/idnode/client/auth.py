@@ -6,10 +6,12 @@ OC 200 and signs ``nonce ‖ request digest``. The signing itself is in :mod:`id
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from idnode.auth.challenge import (
+    DerivedKeyCache,
     answer_with_private_key,
     answer_with_secret,
     secret_form_for_version,
@@ -76,6 +78,12 @@ class SecretKeyAuth:
 
     identity: Identity
     secret: bytes | Secret = field(repr=False)
+    #: PBKDF2 salt kept for this authenticator's lifetime (random per instance), so the key
+    #: is derived once rather than for every answer; each answer still has its own MAC.
+    salt: bytes = field(default_factory=lambda: secrets.token_bytes(16), repr=False,
+                        compare=False)
+    _derived: DerivedKeyCache = field(default_factory=lambda: DerivedKeyCache(4),
+                                      repr=False, compare=False)
 
     @property
     def auth_type(self) -> str:
@@ -84,4 +92,5 @@ class SecretKeyAuth:
     def sign_challenge(self, nonce: bytes, digest: RequestDigest,
                        version: tuple[int, int]) -> bytes:
         form = secret_form_for_version(*version)
-        return answer_with_secret(self.secret, nonce, digest.digest, form=form)
+        return answer_with_secret(self.secret, nonce, digest.digest, form=form,
+                                  salt=self.salt, cache=self._derived)

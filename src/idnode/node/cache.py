@@ -50,9 +50,16 @@ class Generation:
         self._seen = self._map[:]
 
     def bump(self) -> None:
-        """Record that this worker committed a write."""
+        """Record that this worker committed a write.
+
+        The worker has already applied its own change to its cache, so its own slot is marked
+        seen; changes of other workers since the last :meth:`changed` stay visible.
+        """
         (value,) = _SLOT.unpack_from(self._map, self._slot)
         _SLOT.pack_into(self._map, self._slot, value + 1)
+        seen = bytearray(self._seen)
+        _SLOT.pack_into(seen, self._slot, value + 1)
+        self._seen = bytes(seen)
 
     def changed(self) -> bool:
         """True once after any worker (this one included) bumped since the last call."""

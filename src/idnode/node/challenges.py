@@ -23,6 +23,8 @@ class Pending:
     nonce: bytes
     digest: RequestDigest
     deadline: float
+    #: the request's decoded body, so the replay after authentication does not decode again
+    body: object = None
 
 
 class Challenges:
@@ -34,10 +36,11 @@ class Challenges:
         self._clock = clock
 
     def add(self, channel: tuple[object, ...], request: Message, nonce: bytes,
-            digest: RequestDigest) -> None:
+            digest: RequestDigest, body: object = None) -> None:
         key = (*channel, request.request_id)
         self._items.pop(key, None)
-        self._items[key] = Pending(request, nonce, digest, self._clock() + self._timeout)
+        self._items[key] = Pending(request, nonce, digest, self._clock() + self._timeout,
+                                   body)
         while len(self._items) > self._max:
             self._items.popitem(last=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from idnode.errors import InvalidHandle
@@ -10,6 +11,7 @@ from idnode.identifiers.handle import PREFIX_NA, Handle
 from idnode.identifiers.value import HandleValue
 from idnode.node.cache import Generation, LruCache
 from idnode.storage import Record, Store
+from idnode.storage.ops import HomePrefix, UnhomePrefix, WriteOp
 
 __all__ = ["Cached", "Records"]
 
@@ -46,6 +48,8 @@ class Records:
         self.cache: LruCache[str, Cached] = LruCache(max_cached)
         self._inline = store.kind in ("sqlite", "memory")
         self._homed: frozenset[str] = frozenset(store.homed_prefixes())
+        # Bumped by every local commit: a read that overlapped one is not cached.
+        self._epoch = 0
 
     def check_generation(self) -> None:
         """Drop everything cached if any worker committed since the last check."""
@@ -62,11 +66,13 @@ class Records:
         entry = self.cached(key)
         if entry is not None:
             return entry.record
+        epoch = self._epoch
         if self._inline:
             record = self.store.get_record(key)
         else:
             record = await asyncio.to_thread(self.store.get_record, key)
-        self.cache.put(key, Cached.of(record))
+        if epoch == self._epoch:
+            self.cache.put(key, Cached.of(record))
         return record
 
     async def values_of(self, handle: str) -> tuple[HandleValue, ...] | None:
@@ -90,8 +96,22 @@ class Records:
         self.check_generation()
         return self._homed
 
-    def committed(self) -> None:
-        """Called after this worker commits: tell every worker (itself included)."""
+    def committed(self, ops: Sequence[WriteOp]) -> None:
+        """Called on the loop after this worker committed ``ops``, before anyone is answered.
+
+        This worker drops just the keys it wrote (all of them when a prefix was homed or
+        unhomed, since that changes which handles it answers for); the other workers see the
+        generation move and drop their caches.
+        """
+        self._epoch += 1
+        if any(isinstance(op, HomePrefix | UnhomePrefix) for op in ops):
+            self.cache.clear()
+            self._homed = frozenset(self.store.homed_prefixes())
+        else:
+            for op in ops:
+                handle = getattr(op, "handle", None)
+                if isinstance(handle, Handle):
+                    self.cache.discard(handle.key)
         self.generation.bump()
 
     def responsible_for(self, handle: Handle) -> bool:

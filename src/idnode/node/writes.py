@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from idnode.errors import RegistryError, ServerBusy
 from idnode.storage import Store
@@ -23,11 +23,12 @@ __all__ = ["WriteQueue"]
 class WriteQueue:
     """Serialises a worker's writes into group commits on a dedicated storage thread.
 
-    :param on_commit: called on the event loop after every commit that changed something.
+    :param on_commit: called on the event loop with the operations that succeeded, after
+        every commit that changed something and before any caller is answered.
     """
 
     def __init__(self, store: Store, *, batch_max: int = 256, max_queued: int = 100_000,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[Sequence[WriteOp]], None] | None = None) -> None:
         self._store = store
         self._batch_max = batch_max
         self._max_queued = max_queued
@@ -71,9 +72,10 @@ class WriteQueue:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                if self._on_commit is not None and any(
-                        not isinstance(r, RegistryError) for r in results):
-                    self._on_commit()
+                done = [op for op, r in zip(ops, results, strict=True)
+                        if not isinstance(r, RegistryError)]
+                if self._on_commit is not None and done:
+                    self._on_commit(done)
                 for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)

@@ -76,7 +76,7 @@ class Auth:
     def _challenge(self, ctx: RequestContext, request: Message) -> Message:
         nonce = new_nonce()
         digest = compute_request_digest(request, digest_type_for(request))
-        self.challenges.add(ctx.connection.key, request, nonce, digest)
+        self.challenges.add(ctx.connection.key, request, nonce, digest, ctx.body)
         body = with_digest(digest, ChallengeBody(nonce).to_wire())
         return request.reply(ResponseCode.AUTHENTICATION_NEEDED, body,
                              opflags=request.opflags | OpFlag.RETURN_REQUEST_DIGEST)
@@ -98,8 +98,10 @@ class Auth:
         await self._verify(identity, body.auth_type, pending.nonce, pending.digest.digest,
                            body.signed_response)
         original = pending.request
-        body_of_original = decode_request_body(original.opcode, original.body,
-                                               max_values=self.settings.max_values)
+        body_of_original = pending.body
+        if body_of_original is None:
+            body_of_original = decode_request_body(original.opcode, original.body,
+                                                   max_values=self.settings.max_values)
         target = getattr(body_of_original, "handle", None)
         if isinstance(target, str):
             ctx.info.handle = target

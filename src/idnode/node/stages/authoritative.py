@@ -58,6 +58,11 @@ from idnode.storage.ops import (
 __all__ = ["Authoritative", "AuthoritativeSettings", "select_values"]
 
 _INT32_MAX = 0x7FFF_FFFF
+# Plain ints: an IntFlag operation costs ~0.7 µs, several times per request.
+_AUTHORITATIVE = int(OpFlag.AUTHORITATIVE)
+_PUBLIC_ONLY = int(OpFlag.PUBLIC_ONLY)
+_OVERWRITE = int(OpFlag.OVERWRITE)
+_MINT = int(OpFlag.MINT_NEW_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +124,7 @@ class Authoritative:
     @staticmethod
     def _ok(request: Message, body: bytes = b"") -> Message:
         return request.reply(ResponseCode.SUCCESS, body,
-                             opflags=request.opflags | OpFlag.AUTHORITATIVE)
+                             opflags=request.opflags | _AUTHORITATIVE)
 
     def _check_values(self, values: Sequence[HandleValue]) -> tuple[HandleValue, ...]:
         """Validate client values and stamp them with the server's time."""
@@ -164,7 +169,7 @@ class Authoritative:
         if record is None:
             raise HandleNotFound(handle=body.handle)
         values = select_values(record.values, body.indexes, body.types)
-        if request.opflags & OpFlag.PUBLIC_ONLY:
+        if request.opflags & _PUBLIC_ONLY:
             values = [v for v in values if v.public_read]
         elif any(not v.public_read for v in values):
             self._need_identity(ctx, "the record has values that are not public")
@@ -184,15 +189,17 @@ class Authoritative:
     async def _create(self, ctx: RequestContext, request: Message) -> Response:
         body = ctx.body
         assert isinstance(body, CreateHandleRequest)
-        mint = bool(request.opflags & OpFlag.MINT_NEW_SUFFIX)
+        mint = bool(request.opflags & _MINT)
         handle = self._handle(body.handle, allow_empty_suffix=mint)
         if mint:
             base = body.handle if body.handle.endswith("/") else body.handle + "/"
             handle = self._handle(base + str(uuid.uuid4()))
-        values = self._check_values(body.values)
-        overwrite = bool(request.opflags & OpFlag.OVERWRITE)
+        # Authentication comes first (as in CNRI): the unauthenticated first pass of every
+        # write costs only this, and values are validated once, on the authenticated pass.
         self._need_identity(ctx, "creating a handle")
         assert ctx.identity is not None
+        values = self._check_values(body.values)
+        overwrite = bool(request.opflags & _OVERWRITE)
         existing = await self.records.get(handle.key) if overwrite else None
         await self.authorizer.authorize(
             ctx.identity, "create", handle.text,
@@ -222,12 +229,12 @@ class Authoritative:
         assert isinstance(body, HandleRequest | AddValueRequest | ModifyValueRequest
                           | RemoveValueRequest)
         handle = self._handle(body.handle)
+        self._need_identity(ctx, what)
+        assert ctx.identity is not None
         values: tuple[HandleValue, ...] = ()
         if isinstance(body, AddValueRequest | ModifyValueRequest):
             values = self._check_values(body.values)
         removed = tuple(body.indexes) if isinstance(body, RemoveValueRequest) else ()
-        self._need_identity(ctx, what)
-        assert ctx.identity is not None
         record = await self._existing(handle)
         await self.authorizer.authorize(ctx.identity, operation, handle.text, record.values,
                                         new_values=values, removed_indexes=removed)
@@ -235,7 +242,7 @@ class Authoritative:
         if operation == "delete":
             op = DeleteHandle(handle)
         elif operation == "add":
-            op = AddValues(handle, values, bool(request.opflags & OpFlag.OVERWRITE))
+            op = AddValues(handle, values, bool(request.opflags & _OVERWRITE))
         elif operation == "modify":
             op = ModifyValues(handle, values)
         else:

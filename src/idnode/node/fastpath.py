@@ -12,6 +12,7 @@ the full path after those checks, and any write (including unhoming) clears the 
 from __future__ import annotations
 
 import struct
+from time import perf_counter
 
 from idnode.identifiers.handle import handle_key
 from idnode.node.accesslog import AccessLog
@@ -46,6 +47,7 @@ class FastResolver:
         self.hits = 0
 
     def __call__(self, data: bytes, peer: tuple[str, int]) -> list[bytes] | None:
+        started = perf_counter()
         size = len(data)
         if size < 60:
             return None
@@ -91,5 +93,6 @@ class FastResolver:
             body, _EMPTY,
         ))
         self.hits += 1
-        self.log.write(peer, "udp", (major, minor), 1, rc_out, 0.0, "-", text)
+        self.log.write(peer, "udp", (major, minor), 1, rc_out, perf_counter() - started, "-",
+                       text)
         return [out]

@@ -339,13 +339,30 @@ def test_access_log_has_one_line_per_request(node: NodeProcess, home: Path) -> N
     assert any("CHALLENGE_RESPONSE 1" in ln and "[adm=301:88.100.1/ADMIN]" in ln for ln in lines)
 
 
-def test_sigterm_finishes_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signals_finish_cleanly(tmp_path: Path, sig: int) -> None:
     home = tmp_path / "t"
     init_node(home, secret=None)
     proc = NodeProcess.start(home)
-    assert proc.stop(signal.SIGTERM) == 0
+    assert proc.stop(sig) == 0
     assert "stopping" in proc.text
     assert "Traceback" not in proc.text
+
+
+def test_dsa_admin_key_authenticates(tmp_path: Path) -> None:
+    home = tmp_path / "dsa"
+    init_node(home, "88.100.1", "--key-alg", "DSA", secret=None)
+    proc = NodeProcess.start(home)
+    try:
+        auth = PublicKeyAuth(Identity("88.100.1/ADMIN", 300),
+                             load_private_key(home / "keys" / "admin.key"))
+        with SyncHandleClient(proc.tcp, transport="tcp", auth=auth) as admin:
+            admin.create_handle("88.100.1/DSA", [url(1, "https://example.com/dsa")])
+            assert admin.resolve("88.100.1/DSA").by_index(1) is not None
+            key = admin.resolve("88.100.1/ADMIN", types=["HS_PUBKEY"]).values[0]
+        assert key.data.startswith(b"\x00\x00\x00\x0bDSA_PUB_KEY")
+    finally:
+        assert proc.stop() == 0
 
 
 # -- durability and workers --------------------------------------------------------------------

@@ -95,6 +95,23 @@ __all__ = [
 _DECODE_LIMIT = 1 << 20
 
 
+#: The storage schema this idnode writes; both SQL backends record it in ``meta``.
+SCHEMA_VERSION = 1
+
+
+def check_schema_version(stored: object | None, where: str) -> None:
+    """Refuse a store written by a newer idnode (``stored`` is ``meta.schema_version``)."""
+    if stored is None:
+        return
+    try:
+        version = int(str(stored))
+    except ValueError:
+        raise StorageError(reason=f"{where}: unreadable schema version {stored!r}") from None
+    if version > SCHEMA_VERSION:
+        raise StorageError(reason=f"{where} has schema version {version}, newer than "
+                                  f"{SCHEMA_VERSION} understood by this idnode; upgrade")
+
+
 def normalise_prefix(prefix: str) -> str:
     """``0.na/88.1`` or ``88.1`` → ``88.1``; ASCII letters upper-cased.
 

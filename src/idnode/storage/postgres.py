@@ -28,13 +28,19 @@ from psycopg_pool import ConnectionPool
 from idnode.errors import ConfigError, StorageError
 from idnode.identifiers.value import HandleValue, encode_values
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
-from idnode.storage.base import Store, decode_value_list, record_from_rows, records_from_rows
+from idnode.storage.base import (
+    SCHEMA_VERSION,
+    Store,
+    check_schema_version,
+    decode_value_list,
+    record_from_rows,
+    records_from_rows,
+)
 from idnode.storage.ops import Record, Txn
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "redact_url", "split_url"]
 
 #: Version of the table layout below, kept in ``meta``; a newer schema is refused.
-SCHEMA_VERSION = 1
 
 # First half of the advisory lock key ("idno"); the second half is derived from the schema.
 _LOCK_CLASS = 0x69646E6F
@@ -165,16 +171,7 @@ class PostgresStore(Store):
         if row is None or row[0] is None:
             return
         row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
-        if row is None:
-            return
-        try:
-            version = int(row[0])
-        except ValueError:
-            raise StorageError(reason=f"{self.url}: unreadable schema version {row[0]!r}") \
-                from None
-        if version > SCHEMA_VERSION:
-            raise StorageError(reason=f"{self.url} has schema version {version}, newer than "
-                                      f"{SCHEMA_VERSION} understood by this idnode; upgrade")
+        check_schema_version(None if row is None else row[0], str(self.url))
 
     # -- write contract -----------------------------------------------------------------
     def _transaction(self) -> AbstractContextManager[None]:

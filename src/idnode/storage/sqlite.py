@@ -23,13 +23,19 @@ from contextlib import AbstractContextManager, contextmanager
 from idnode.errors import ConfigError, StorageError
 from idnode.identifiers.value import HandleValue, encode_values
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
-from idnode.storage.base import Store, decode_value_list, record_from_rows, records_from_rows
+from idnode.storage.base import (
+    SCHEMA_VERSION,
+    Store,
+    check_schema_version,
+    decode_value_list,
+    record_from_rows,
+    records_from_rows,
+)
 from idnode.storage.ops import Record, Txn
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
 
 #: Version of the table layout below, kept in ``meta``; a newer file is refused.
-SCHEMA_VERSION = 1
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS handles ("
@@ -173,16 +179,7 @@ class SQLiteStore(Store):
         if has_meta is None:
             return
         row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
-        if row is None:
-            return
-        try:
-            version = int(row[0])
-        except ValueError:
-            raise StorageError(reason=f"{self.path}: unreadable schema version {row[0]!r}") \
-                from None
-        if version > SCHEMA_VERSION:
-            raise StorageError(reason=f"{self.path} has schema version {version}, newer than "
-                                      f"{SCHEMA_VERSION} understood by this idnode; upgrade")
+        check_schema_version(None if row is None else row[0], str(self.path))
 
     def _reader(self) -> sqlite3.Connection:
         holder: _Reader | None = getattr(self._local, "reader", None)

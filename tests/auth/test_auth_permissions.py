@@ -311,6 +311,26 @@ def test_modify_read_only_value() -> None:
         authorize(auth, ADMIN, "modify", TARGET, values, new_values=[url(1, "x")])
 
 
+def test_read_only_values_cannot_be_replaced_by_add_or_overwrite() -> None:
+    read_only = url(1, permissions=0x0A)
+    values = [read_only, admin(100, "300:88.100.1/ADMIN")]
+    auth = Authorizer(Store())
+    with pytest.raises(InsufficientPermissions, match="read-only"):
+        authorize(auth, ADMIN, "add", TARGET, values, new_values=[url(1, "https://other")])
+    # re-adding the identical value changes nothing and is fine
+    authorize(auth, ADMIN, "add", TARGET, values, new_values=[read_only])
+    # overwrite in place is refused even with every right over the record ...
+    store = Store({"0.NA/88.100.1": [admin(100, "300:88.100.1/BOB", P.ADD_HANDLE)]})
+    everything = [read_only, admin(100, "300:88.100.1/BOB")]
+    error = denied(Authorizer(store), BOB, "create", TARGET,
+                   [read_only, admin(100, "300:88.100.1/BOB", P.ADD_ADMIN | P.MODIFY_VALUE)],
+                   new_values=[url(1, "https://other")])
+    assert "DELETE_HANDLE" in str(error)
+    # ... but delete + re-create (DELETE_HANDLE here, ADD_HANDLE in the prefix) remains
+    authorize(Authorizer(store), BOB, "create", TARGET, everything,
+              new_values=[url(1, "https://other"), everything[1]])
+
+
 def test_remove_rules() -> None:
     auth = Authorizer(Store())
     values = [url(1), admin(100, "300:88.100.1/ADMIN", P.REMOVE_VALUE),

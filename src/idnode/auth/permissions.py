@@ -80,6 +80,14 @@ def _same_value(old: HandleValue, new: HandleValue) -> bool:
     return replace(old, timestamp=0) == replace(new, timestamp=0)
 
 
+def _check_writable(old: HandleValue, target: str, op: str) -> None:
+    """A value without the admin-write bit is read-only for every path that replaces it."""
+    if not old.permissions & PERM_ADMIN_WRITE:
+        raise InsufficientPermissions(
+            reason=f"may not {op} {target}: value {old.index} is read-only "
+                   "(no admin-write permission)")
+
+
 def _modify_needs(old: HandleValue, new: HandleValue) -> AdminPerm:
     old_admin, new_admin = _is_admin_value(old), _is_admin_value(new)
     if old_admin and new_admin:
@@ -295,6 +303,7 @@ class Authorizer:
                 if old is None:
                     needed |= AdminPerm.ADD_ADMIN if _is_admin_value(new) else AdminPerm.ADD_VALUE
                 elif not _same_value(old, new):
+                    _check_writable(old, target, "overwrite a value of")
                     needed |= _modify_needs(old, new)
             return needed if new_values else AdminPerm.ADD_VALUE
         if op == "modify":
@@ -305,10 +314,7 @@ class Authorizer:
                     needed |= (AdminPerm.MODIFY_ADMIN if _is_admin_value(new)
                                else AdminPerm.MODIFY_VALUE)
                     continue
-                if not old.permissions & PERM_ADMIN_WRITE:
-                    raise InsufficientPermissions(
-                        reason=f"{identity} may not modify {target}: value {old.index} "
-                               "is read-only (no admin-write permission)")
+                _check_writable(old, target, "modify")
                 needed |= _modify_needs(old, new)
             return needed if new_values else AdminPerm.MODIFY_VALUE
         # remove
@@ -331,14 +337,17 @@ class Authorizer:
             record = _ROOT if prefix == PREFIX_NA else prefix_handle(prefix)
             create_perm = AdminPerm.ADD_HANDLE
         if existing is not None:
-            needed = self._overwrite_needs(existing, new_values)
-            if needed == _NONE:
+            needed, read_only = self._overwrite_needs(existing, new_values)
+            if needed == _NONE and not read_only:
                 return
-            if not needed & AdminPerm.ADD_ADMIN and await self._has(identity, existing,
-                                                                    needed, walk):
-                return
-            if await self._has(identity, existing, AdminPerm.ADD_ADMIN, walk):
-                return
+            # Changing a read-only value in place is never allowed; only the route of
+            # deleting the handle and creating it again (both rights) remains.
+            if not read_only:
+                if not needed & AdminPerm.ADD_ADMIN and await self._has(identity, existing,
+                                                                        needed, walk):
+                    return
+                if await self._has(identity, existing, AdminPerm.ADD_ADMIN, walk):
+                    return
             # Otherwise only as delete + re-create: both rights are needed.
             wanted = (f"{permission_names(needed)} or ADD_ADMIN, or DELETE_HANDLE plus "
                       f"{permission_names(create_perm)} in {record}")
@@ -349,22 +358,26 @@ class Authorizer:
                             needed=create_perm, walk=walk)
 
     @staticmethod
-    def _overwrite_needs(existing: Sequence[HandleValue],
-                         new_values: Sequence[HandleValue]) -> AdminPerm:
+    def _overwrite_needs(existing: Sequence[HandleValue], new_values: Sequence[HandleValue]
+                         ) -> tuple[AdminPerm, bool]:
+        """Rights to turn ``existing`` into ``new_values`` in place, and whether that would
+        change a read-only value (no admin-write bit)."""
         old_by_index = _by_index(existing)
         new_by_index = _by_index(new_values)
         needed = _NONE
+        read_only = False
         for index, old in old_by_index.items():
             new = new_by_index.get(index)
             if new is None:
                 needed |= (AdminPerm.REMOVE_ADMIN if _is_admin_value(old)
                            else AdminPerm.REMOVE_VALUE)
             elif not _same_value(old, new):
+                read_only = read_only or not old.permissions & PERM_ADMIN_WRITE
                 needed |= _modify_needs(old, new)
         for index, new in new_by_index.items():
             if index not in old_by_index:
                 needed |= AdminPerm.ADD_ADMIN if _is_admin_value(new) else AdminPerm.ADD_VALUE
-        return needed
+        return needed, read_only
 
     async def _require(self, identity: Identity, op: str, target: str, *, record: str,
                        values: Sequence[HandleValue] | None, needed: AdminPerm, walk: _Walk,

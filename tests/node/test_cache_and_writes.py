@@ -99,3 +99,45 @@ def test_a_read_that_overlaps_a_local_commit_is_not_cached(tmp_path: Path) -> No
     store.get_record = real_read  # type: ignore[method-assign]
     assert records.cached(handle.key) is None  # the stale "not found" was not cached
     assert run(records.get(handle.key)) is not None
+
+
+def test_a_read_that_overlaps_another_workers_commit_is_not_cached(tmp_path: Path) -> None:
+    from idnode.node.records import Records
+
+    store = open_store("memory:")
+    store.home_prefix("88.1")
+    handle = Handle.parse("88.1/raced")
+    worker_a = Records(store, Generation(tmp_path / "gen", 0), 100)
+    worker_b = Records(store, Generation(tmp_path / "gen", 1), 100)
+    real_read = store.get_record
+
+    def read_while_a_commits(key: str) -> object:
+        old = real_read(key)
+        store.create_handle(handle, [HandleValue(1, "URL", b"new")])
+        worker_a.committed([CreateHandle(handle, (HandleValue(1, "URL", b"new"),))])
+        worker_b.check_generation()  # B serves another request meanwhile
+        return old
+
+    store.get_record = read_while_a_commits  # type: ignore[method-assign]
+    assert run(worker_b.get(handle.key)) is None
+    store.get_record = real_read  # type: ignore[method-assign]
+    assert worker_b.cached(handle.key) is None
+    assert run(worker_b.get(handle.key)) is not None
+
+
+def test_a_failing_commit_hook_still_answers_and_keeps_the_queue_alive() -> None:
+    store = open_store("memory:")
+    store.home_prefix("88.1")
+
+    def broken_hook(ops: object) -> None:
+        raise RuntimeError("hook broke")
+
+    async def go() -> None:
+        queue = WriteQueue(store, on_commit=broken_hook)
+        queue.start()
+        for name in ("a", "b"):
+            await asyncio.wait_for(queue.submit(CreateHandle(
+                Handle.parse(f"88.1/{name}"), (HandleValue(1, "URL", b"x"),))), 5)
+        await queue.close()
+    run(go())
+    assert len(store.list_handles("88.1", limit=10)) == 2

@@ -114,3 +114,20 @@ def test_a_write_invalidates_the_cache(node: tuple[Store, Callable[[], Assembly]
         assert answer.response_code == 1
         await parts.writes.close()
     run(go())
+
+
+def test_fast_path_refuses_cached_records_of_prefixes_not_homed_here(
+        node: tuple[Store, Callable[[], Assembly]]) -> None:
+    store, build = node
+    store.create_handle(Handle.parse("99.9/ELSEWHERE"), [HandleValue(1, "URL", b"x")])
+
+    async def go() -> None:
+        parts = build()
+        # an authentication lookup (identity 300:99.9/ELSEWHERE) caches the record ...
+        assert await parts.records.get(Handle.parse("99.9/ELSEWHERE").key) is not None
+        # ... but the fast path leaves the answer to the chain, which says 301
+        assert parts.fast(request("99.9/ELSEWHERE"), PEER) is None
+        answer = decode_frame((await full_path(parts, request("99.9/ELSEWHERE")))[0])
+        assert answer.response_code == 301
+        await parts.writes.close()
+    run(go())

@@ -5,8 +5,9 @@ digest or signature flags, whose record is already in the worker's cache, and an
 slicing the request and joining pre-encoded value bytes (``performance-notes.md``: a codec that
 builds objects costs ~10× the event loop). Anything else returns ``None`` and goes through the
 full stage chain, which produces byte-identical answers (the test suite checks both paths).
-A cache hit implies a valid handle this node is responsible for: entries are only created by
-the full path after those checks, and any write (including unhoming) clears the cache.
+Before answering it checks that this node is responsible for the handle (records read for
+authentication or authorization are cached too, whatever their prefix); a cached entry
+implies a well-formed handle, since only parsed handles are ever looked up.
 """
 
 from __future__ import annotations
@@ -67,8 +68,11 @@ class FastResolver:
             text = data[48:end].decode("utf-8")
         except UnicodeDecodeError:
             return None
-        entry = self.records.cached(handle_key(text))
-        if entry is None:
+        key = handle_key(text)
+        entry = self.records.cached(key)
+        # Authentication and authorization lookups cache records too, including handles this
+        # node is not responsible for: the chain answers those (RC 301).
+        if entry is None or not self.records.responsible_for_key(key):
             return None
         record = entry.record
         if record is None:

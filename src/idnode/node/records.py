@@ -10,7 +10,7 @@ from idnode.errors import InvalidHandle
 from idnode.identifiers.handle import PREFIX_NA, Handle
 from idnode.identifiers.value import HandleValue
 from idnode.node.cache import Generation, LruCache
-from idnode.storage import Record, Store
+from idnode.storage import Record, Store, normalise_prefix
 from idnode.storage.ops import HomePrefix, UnhomePrefix, WriteOp
 
 __all__ = ["Cached", "Records"]
@@ -54,6 +54,7 @@ class Records:
     def check_generation(self) -> None:
         """Drop everything cached if any worker committed since the last check."""
         if self.generation.changed():
+            self._epoch += 1  # a read in flight may predate that commit: don't cache it
             self.cache.clear()
             self._homed = frozenset(self.store.homed_prefixes())
 
@@ -106,7 +107,13 @@ class Records:
         self._epoch += 1
         if any(isinstance(op, HomePrefix | UnhomePrefix) for op in ops):
             self.cache.clear()
-            self._homed = frozenset(self.store.homed_prefixes())
+            homed = set(self._homed)
+            for op in ops:  # applied in commit order, without a storage round trip
+                if isinstance(op, HomePrefix):
+                    homed.add(normalise_prefix(op.prefix))
+                elif isinstance(op, UnhomePrefix):
+                    homed.discard(normalise_prefix(op.prefix))
+            self._homed = frozenset(homed)
         else:
             for op in ops:
                 handle = getattr(op, "handle", None)
@@ -121,12 +128,17 @@ class Records:
         where ``a.b.c`` or one of its parents is homed (a parent holds the delegation records
         of derived prefixes), or where ``0.NA`` itself is homed (a root node).
         """
+        return self.responsible_for_key(handle.key)
+
+    def responsible_for_key(self, key: str) -> bool:
+        """:meth:`responsible_for` on a normalised key (the UDP fast path has no Handle)."""
         homed = self.homed
-        if not handle.is_prefix_handle:
-            return handle.home_prefix in homed
+        head, _, rest = key.partition("/")
+        if head != PREFIX_NA:
+            return head in homed
         if PREFIX_NA in homed:
             return True
-        prefix = handle.home_prefix
+        prefix = rest
         while prefix:
             if prefix in homed:
                 return True

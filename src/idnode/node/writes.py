@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 from collections.abc import Callable, Sequence
 
 from idnode.errors import RegistryError, ServerBusy
@@ -18,6 +19,8 @@ from idnode.storage import Store
 from idnode.storage.ops import WriteOp, WriteResult
 
 __all__ = ["WriteQueue"]
+
+log = logging.getLogger("idnode.server")
 
 
 class WriteQueue:
@@ -74,11 +77,15 @@ class WriteQueue:
                     continue
                 done = [op for op, r in zip(ops, results, strict=True)
                         if not isinstance(r, RegistryError)]
-                if self._on_commit is not None and done:
-                    self._on_commit(done)
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                try:
+                    if self._on_commit is not None and done:
+                        self._on_commit(done)
+                except Exception:  # the writes are committed: answer them regardless
+                    log.exception("after-commit hook failed")
+                finally:
+                    for (_, future), result in zip(batch, results, strict=True):
+                        if not future.done():
+                            future.set_result(result)
             if self._closing and not self._queue:
                 return
 

@@ -541,3 +541,39 @@ def test_home_and_unhome_a_prefix_over_the_wire(node: NodeProcess) -> None:
         with pytest.raises(RemoteError) as err:
             admin.resolve("88.100.7/x")
         assert err.value.response_code == 301
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_client_that_never_reads_cannot_grow_server_memory(tmp_path: Path) -> None:
+    home = tmp_path / "bp"
+    init_node(home)
+    proc = NodeProcess.start(home)
+    try:
+        big = [HandleValue(i, "DESC", bytes([65 + i % 26]) * 2000) for i in range(1, 101)]
+        with SyncHandleClient(proc.tcp, transport="tcp", auth=secret_auth()) as admin:
+            admin.create_handle("88.100.1/HUGE", big)  # a ~210 KB answer
+        before = _rss_kib(proc.proc.pid)
+        request = resolution("88.100.1/HUGE").to_frame()
+        with socket.create_connection(proc.tcp, timeout=5) as sock:
+            sock.setblocking(False)
+            sent, deadline = 0, time.monotonic() + 3
+            while sent < 4000 and time.monotonic() < deadline:
+                try:
+                    sock.send(request)
+                    sent += 1
+                except BlockingIOError:
+                    time.sleep(0.01)
+            time.sleep(1)
+            grown = _rss_kib(proc.proc.pid) - before
+            # Unbounded, every request answered would be buffered: ~210 KB each.
+            assert grown < 60_000, f"server grew by {grown} KiB after {sent} unread requests"
+        with SyncHandleClient(proc.udp) as client:  # and it still serves others
+            assert client.resolve("88.100.1/ADMIN").values
+    finally:
+        assert proc.stop() == 0

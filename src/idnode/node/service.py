@@ -34,6 +34,8 @@ log = logging.getLogger("idnode.server")
 #: Start of the message of an RC 2 reply that tells a UDP client to retry over TCP.
 TRUNCATED_TEXT = "answer too large for UDP"
 _MIN_REPLY = ENVELOPE_SIZE + HEADER_SIZE + 8
+#: Most answer bytes a TCP session holds back to write together with the next answers.
+_HOLD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +138,16 @@ class StreamSession:
         self._decoder = StreamDecoder(service.max_message)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
         self._paused = False
+        # Cleared while the transport's write buffer is above its high-water mark: a client
+        # that sends requests but does not read answers stops being answered (and, once 64
+        # requests are queued, stops being read) instead of growing the buffer without bound.
+        self._writable = asyncio.Event()
+        self._writable.set()
         self._loop = asyncio.get_running_loop()
         self._task = self._loop.create_task(self._run())
         # Frames answered in one pass of the loop, written together (one send, not one each).
         self._out: list[bytes] = []
+        self._held = 0
         self._last_active = self._loop.time()
         self._idle: asyncio.TimerHandle | None = self._loop.call_later(
             self.service.idle_timeout, self._idle_check)
@@ -162,18 +170,22 @@ class StreamSession:
 
     def _emit(self, frame: bytes) -> None:
         if not self._out:
-            if self._queue.empty():
+            if self._queue.empty() or len(frame) >= _HOLD_BYTES:
                 self._send(frame)  # nothing pipelined behind it: no reason to wait
                 return
             # More requests are queued: hold the frame until they are answered (or until
             # this task yields to the loop, e.g. to wait for a commit), then send together.
             self._loop.call_soon(self._flush)
         self._out.append(frame)
+        self._held += len(frame)
+        if self._held >= _HOLD_BYTES:
+            self._flush()  # the transport now sees the bytes and can apply backpressure
 
     def _flush(self) -> None:
         if self._out:
             data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
             self._out.clear()
+            self._held = 0
             self._send(data)
 
     def data_received(self, data: bytes) -> None:
@@ -196,10 +208,22 @@ class StreamSession:
     def eof_received(self) -> None:
         self._queue.put_nowait(None)
 
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
     def connection_lost(self) -> None:
         if self._idle is not None:
             self._idle.cancel()
+        self._writable.set()  # nothing will be written any more; let the task finish
         self._queue.put_nowait(None)
+
+    async def _until_writable(self) -> None:
+        if not self._writable.is_set():
+            self._flush()
+            await self._writable.wait()
 
     async def _run(self) -> None:
         while True:
@@ -213,8 +237,10 @@ class StreamSession:
                 self._resume()
             ctx = RequestContext(self.conn)
             try:
+                await self._until_writable()
                 async for response in self.service.edge.respond(ctx, message):
                     self._emit(response.to_frame())
+                    await self._until_writable()
                 if self._out and self._queue.empty():
                     self._flush()
             except Exception:

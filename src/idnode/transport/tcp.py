@@ -16,6 +16,8 @@ log = logging.getLogger("idnode.transport")
 class Session(Protocol):
     def data_received(self, data: bytes) -> None: ...
     def eof_received(self) -> None: ...
+    def pause_writing(self) -> None: ...
+    def resume_writing(self) -> None: ...
     def connection_lost(self) -> None: ...
     async def drain(self) -> None: ...
 
@@ -57,6 +59,14 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.session is not None:
             self.session.data_received(data)
+
+    def pause_writing(self) -> None:
+        if self.session is not None:
+            self.session.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session.resume_writing()
 
     def eof_received(self) -> bool:
         if self.session is not None:

@@ -68,7 +68,8 @@ class Limits:
     max_tcp_connections: int = 4096
     auth_timeout: float = 60.0
     max_pending_challenges: int = 65_536
-    pbkdf2_max_iterations: int = 100_000
+    max_pending_challenge_bytes: int = 32 * 1024 * 1024
+    pbkdf2_max_iterations: int = 10_000
     list_page_size: int = 1000
     write_batch_max: int = 256
 
@@ -162,6 +163,7 @@ _LIMIT_CHECKS: dict[str, _Checker] = {
     "max_tcp_connections": _int(1, 1_000_000),
     "auth_timeout": _float(1, 3600),
     "max_pending_challenges": _int(16, 10_000_000),
+    "max_pending_challenge_bytes": _int(65_536, 2**34),
     "pbkdf2_max_iterations": _int(1000, 10_000_000),
     "list_page_size": _int(1, 100_000),
     "write_batch_max": _int(1, 10_000),
@@ -319,6 +321,8 @@ max_tcp_connections = {lim.max_tcp_connections}
 auth_timeout = {lim.auth_timeout:g}
 # Most outstanding challenges per worker (oldest dropped first).
 max_pending_challenges = {lim.max_pending_challenges}
+# Most bytes of requests held while their challenges are outstanding (oldest dropped first).
+max_pending_challenge_bytes = {lim.max_pending_challenge_bytes}
 # Highest PBKDF2 iteration count accepted in an HS_SECKEY answer (bounds CPU per request).
 pbkdf2_max_iterations = {lim.pbkdf2_max_iterations}
 # Handles per message when listing handles (OC 105).

@@ -577,3 +577,37 @@ def test_a_client_that_never_reads_cannot_grow_server_memory(tmp_path: Path) -> 
             assert client.resolve("88.100.1/ADMIN").values
     finally:
         assert proc.stop() == 0
+
+
+def test_expensive_secret_verifications_cannot_stall_resolution(node: NodeProcess) -> None:
+    import secrets as _secrets
+
+    from idnode.auth.challenge import answer_with_secret
+    from idnode.protocol.bodies import VerifyChallengeRequest
+    from idnode.protocol.digest import RequestDigest
+
+    digest = RequestDigest(3, b"\x11" * 32)
+    flood = []
+    for i in range(150):  # each needs a fresh 10,000-round PBKDF2 (a new salt)
+        nonce = _secrets.token_bytes(16)
+        answer = answer_with_secret(b"a guess", nonce, digest.digest,
+                                    salt=_secrets.token_bytes(16))
+        body = VerifyChallengeRequest("88.100.1/ADMIN", 301, nonce, digest, answer).to_wire()
+        flood.append(Message(201, request_id=10_000 + i, body=body).to_frame())
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as attacker, \
+            SyncHandleClient(node.udp) as client:
+        for datagram in flood:
+            attacker.sendto(datagram, node.udp)
+        started = time.monotonic()
+        assert client.resolve("88.100.1/ADMIN").values
+        elapsed = time.monotonic() - started
+        attacker.settimeout(5)
+        codes = []
+        try:
+            while len(codes) < len(flood):
+                codes.append(decode_frame(attacker.recv(65536)).response_code)
+        except TimeoutError:
+            pass
+    assert elapsed < 0.1, f"a public resolution waited {elapsed:.3f} s behind the flood"
+    assert 3 in codes  # beyond the waiting list: server too busy, not queued forever
+    assert set(codes) <= {1, 3}

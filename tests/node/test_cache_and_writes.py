@@ -56,6 +56,22 @@ def test_challenges_expire_and_are_bounded() -> None:
     assert challenges.take(("tcp", 2), 3) is None  # other channel
 
 
+def test_challenges_are_bounded_in_bytes_and_purge_expired_entries() -> None:
+    now = [0.0]
+    challenges = Challenges(timeout=10, max_pending=1000, max_bytes=100_000,
+                            clock=lambda: now[0])
+    digest = RequestDigest(3, b"\x00" * 32)
+    big = b"x" * 20_000
+    for rid in range(10):
+        challenges.add(("tcp", 1), Message(100, request_id=rid, body=big), b"n", digest)
+    assert challenges.held_bytes <= 100_000 and len(challenges) < 10
+    assert challenges.take(("tcp", 1), 9) is not None  # the newest survive
+    now[0] = 11
+    challenges.add(("tcp", 2), Message(100, request_id=1, body=b"small"), b"n", digest)
+    assert len(challenges) == 1  # the expired ones were purged on arrival
+    assert challenges.held_bytes < 1000
+
+
 def test_group_commit_acknowledges_each_write_with_its_own_result() -> None:
     store = open_store("memory:")
     store.home_prefix("88.1")

@@ -76,6 +76,7 @@ __all__ = [
     "answer_with_private_key",
     "answer_with_secret",
     "new_nonce",
+    "secret_answer_cost",
     "secret_form_for_version",
     "signature_hash_for_version",
     "verify_private_key_answer",
@@ -86,7 +87,7 @@ NONCE_SIZE = 16
 DEFAULT_ITERATIONS = 10_000
 DEFAULT_KEY_BITS = 160
 DEFAULT_SALT_SIZE = 16
-DEFAULT_MAX_ITERATIONS = 100_000
+DEFAULT_MAX_ITERATIONS = 10_000
 DEFAULT_MAX_KEY_BITS = 512
 _MAX_SALT = 1024
 
@@ -219,6 +220,12 @@ class DerivedKeyCache:
             self._entries.clear()
             self.hits = self.misses = 0
 
+    def contains(self, secret: bytes, salt: bytes, iterations: int, key_bits: int) -> bool:
+        """Whether :meth:`derive` would answer from the cache (no PBKDF2 work)."""
+        cache_key = (hashlib.sha256(secret).digest(), salt, iterations, key_bits)
+        with self._lock:
+            return cache_key in self._entries
+
     def derive(self, secret: bytes, salt: bytes, iterations: int, key_bits: int) -> bytes:
         """PBKDF2-HMAC-SHA1 as Java computes it, from the cache when possible."""
         cache_key = (hashlib.sha256(secret).digest(), salt, iterations, key_bits)
@@ -333,6 +340,27 @@ def _verify_coded(raw: bytes, data: bytes, response: bytes, *, max_iterations: i
     else:
         derived = cache.derive(raw, salt, iterations, key_bits)
     return hmac.compare_digest(hmac.new(derived, data, "sha1").digest(), mac)
+
+
+def secret_answer_cost(secret: bytes | Secret, signed_response: bytes, *,
+                       cache: DerivedKeyCache | None = DEFAULT_CACHE) -> int:
+    """PBKDF2 iterations that verifying ``signed_response`` would compute (0: cheap).
+
+    Servers use it to keep expensive verifications off the event loop and bounded; an
+    answer that does not parse costs nothing (verification rejects it at once).
+    """
+    if not signed_response or signed_response[0] != _PBKDF2:
+        return 0
+    parser = Parser(signed_response[1:], "HS_SECKEY answer")
+    try:
+        salt = parser.get_counted_bytes()
+        iterations = parser.get_uint32()
+        key_bits = parser.get_uint32()
+    except ProtocolError:
+        return 0
+    if cache is not None and cache.contains(_secret_bytes(secret), salt, iterations, key_bits):
+        return 0
+    return iterations
 
 
 def verify_secret_answer(secret: bytes | Secret, nonce: bytes, digest: bytes,

@@ -10,9 +10,15 @@ server asking whether a secret-key answer for an identity held here is valid.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-from idnode.auth.challenge import new_nonce, verify_private_key_answer, verify_secret_answer
+from idnode.auth.challenge import (
+    new_nonce,
+    secret_answer_cost,
+    verify_private_key_answer,
+    verify_secret_answer,
+)
 from idnode.auth.identity import Identity
 from idnode.auth.keys import public_key_from_data
 from idnode.errors import (
@@ -23,6 +29,7 @@ from idnode.errors import (
     InvalidCredential,
     InvalidHandle,
     RegistryError,
+    ServerBusy,
 )
 from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import HandleValue
@@ -49,8 +56,12 @@ __all__ = ["Auth", "AuthSettings"]
 class AuthSettings:
     timeout: float = 60.0
     max_pending: int = 65_536
+    max_pending_bytes: int = 32 * 1024 * 1024
     max_values: int = 2048
-    pbkdf2_max_iterations: int = 100_000
+    pbkdf2_max_iterations: int = 10_000
+    #: secret-key answers needing a fresh PBKDF2 derivation that may wait for the one
+    #: derivation thread of a worker; more get RC 3 (server too busy)
+    max_waiting_derivations: int = 32
 
 
 class Auth:
@@ -59,7 +70,10 @@ class Auth:
     def __init__(self, settings: AuthSettings, records: Records) -> None:
         self.settings = settings
         self.records = records
-        self.challenges = Challenges(timeout=settings.timeout, max_pending=settings.max_pending)
+        self._derivation = asyncio.Semaphore(1)
+        self._waiting = 0
+        self.challenges = Challenges(timeout=settings.timeout, max_pending=settings.max_pending,
+                                     max_bytes=settings.max_pending_bytes)
 
     async def handle(self, ctx: RequestContext, request: Message, next_: Handler) -> Response:
         if request.opcode == OpCode.CHALLENGE_RESPONSE:
@@ -139,14 +153,35 @@ class Auth:
             ok = verify_private_key_answer(key, nonce, digest, signed)
         elif kind == "HS_SECKEY":
             value = await self._key_value(identity, "HS_SECKEY")
-            ok = verify_secret_answer(value.data, nonce, digest, signed,
-                                      max_iterations=self.settings.pbkdf2_max_iterations)
+            ok = await self._verify_secret(value.data, nonce, digest, signed)
         else:
             raise InvalidCredential(reason=f"authentication type {auth_type!r} is not "
                                            "HS_PUBKEY or HS_SECKEY")
         if not ok:
             raise AuthenticationFailed(reason=f"the answer does not verify with the {kind} "
                                               f"of {identity}")
+
+    async def _verify_secret(self, secret: bytes, nonce: bytes, digest: bytes,
+                             signed: bytes) -> bool:
+        """Verify an HS_SECKEY answer without letting key derivation stall the worker.
+
+        A derivation the cache cannot answer (a new salt: up to ``pbkdf2_max_iterations``
+        rounds, milliseconds of CPU) runs on a thread, one at a time per worker; at most
+        ``max_waiting_derivations`` wait, and beyond that the client is told to retry (RC 3).
+        The usual answer, from a client that keeps its salt, costs one HMAC and runs inline.
+        """
+        limit = self.settings.pbkdf2_max_iterations
+        if not secret_answer_cost(secret, signed):
+            return verify_secret_answer(secret, nonce, digest, signed, max_iterations=limit)
+        if self._waiting >= self.settings.max_waiting_derivations:
+            raise ServerBusy(reason="too many secret-key verifications in progress; retry")
+        self._waiting += 1
+        try:
+            async with self._derivation:
+                return await asyncio.to_thread(verify_secret_answer, secret, nonce, digest,
+                                               signed, max_iterations=limit)
+        finally:
+            self._waiting -= 1
 
     async def _verify_for_peer(self, ctx: RequestContext, request: Message) -> Message:
         body = ctx.body

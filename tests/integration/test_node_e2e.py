@@ -333,7 +333,9 @@ def test_access_log_has_one_line_per_request(node: NodeProcess, home: Path) -> N
     time.sleep(0.7)
     with SyncHandleClient(node.udp) as client:  # a later request flushes the buffer
         client.resolve("88.100.1/ADMIN")
-    lines = (home / "logs" / "access.log").read_text().splitlines()
+    log_file = home / "logs" / "access.log"
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    lines = log_file.read_text().splitlines()
     assert any(" UDP:HDL(" in ln and " RESOLUTION 1 " in ln and ln.endswith("88.100.1/ADMIN")
                for ln in lines)
     assert any("CHALLENGE_RESPONSE 1" in ln and "[adm=301:88.100.1/ADMIN]" in ln for ln in lines)
@@ -473,6 +475,7 @@ def test_listing_continues_over_several_messages(tmp_path: Path) -> None:
             for i in range(30):
                 admin.create_handle(f"88.100.1/P{i:02d}", [url(1, "https://example.com")])
             listed = admin.list_handles("0.NA/88.100.1")
+
         assert sorted(listed) == sorted([f"88.100.1/P{i:02d}" for i in range(30)]
                                         + ["88.100.1/ADMIN"])
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,41 @@ def test_fast_path_refuses_cached_records_of_prefixes_not_homed_here(
         assert answer.response_code == 301
         await parts.writes.close()
     run(go())
+
+
+def test_a_multi_message_answer_over_udp_is_one_truncation_notice(tmp_path: Path) -> None:
+    import dataclasses
+
+    from idnode.auth.identity import Identity
+    from idnode.config import Limits, NodeConfig
+    from idnode.node.accesslog import AccessLog
+    from idnode.node.cache import Generation
+    from idnode.node.context import Connection, RequestContext
+    from idnode.node.worker import assemble
+    from idnode.protocol.bodies import HandleRequest
+    from idnode.protocol.constants import EnvelopeFlag
+    from idnode.protocol.message import decode_envelope
+    from idnode.storage import open_store
+    from node.conftest import SERVER_KEY
+
+    store = open_store("memory:")
+    store.home_prefix("88.100.1")
+    for i in range(40):
+        store.create_handle(Handle.parse(f"88.100.1/H{i:02d}"), [HandleValue(1, "URL", b"x")])
+    config = NodeConfig(home=tmp_path, prefixes=("88.100.1",),
+                        server_admins=("300:88.100.1/ADMIN",), storage_url="memory:",
+                        limits=dataclasses.replace(Limits(), list_page_size=4))
+    listing = Message(105, request_id=3, body=HandleRequest("0.NA/88.100.1").to_wire())
+
+    async def go() -> list[bytes]:
+        parts = assemble(config, store, Generation(None, 0), AccessLog("off"), SERVER_KEY,
+                         None, None)
+        ctx = RequestContext(Connection(("udp", "127.0.0.1", 1), "udp", PEER),
+                             identity=Identity("88.100.1/ADMIN", 300))
+        out = await parts.datagrams._answer(ctx, listing)
+        await parts.writes.close()
+        return out
+    datagrams = run(go())
+    assert len(datagrams) == 1  # ten pages would have been ten datagrams
+    assert decode_envelope(datagrams[0]).flags & EnvelopeFlag.TRUNCATED
+    assert decode_frame(datagrams[0]).response_code == 2

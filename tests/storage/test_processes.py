@@ -91,7 +91,13 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             break
     assert len(acknowledged) >= 400, writer.communicate(timeout=30)[1]
     os.kill(writer.pid, signal.SIGKILL)
-    rest, _ = writer.communicate(timeout=30)
+    # Read the rest through the same buffered reader: communicate() would read the raw pipe
+    # and skip what the reader already buffered, splitting a line in two.
+    rest = writer.stdout.read()
+    writer.wait(timeout=30)
+    if writer.stderr is not None:
+        writer.stderr.close()
+    writer.stdout.close()
     assert writer.returncode == -signal.SIGKILL
     acknowledged.extend(rest.splitlines(keepends=True))
     # a line cut short by the kill was never fully acknowledged

@@ -11,6 +11,7 @@ authenticated identity, handle.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,7 +55,9 @@ class AccessLog:
             if not path.is_absolute() and home is not None:
                 path = home / path
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = path.open("a", encoding="utf-8")
+            # Client addresses and identities are personal data: owner-only, like the keys.
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._out = os.fdopen(fd, "a", encoding="utf-8")
             self._own = True
         self._buf: list[str] = []
         self._size = 0

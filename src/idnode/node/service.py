@@ -98,23 +98,23 @@ class DatagramService:
         return [reply.to_frame()]
 
     async def _answer(self, ctx: RequestContext, request: Message) -> list[bytes]:
-        out: list[bytes] = []
-        async for response in self.edge.respond(ctx, request):
-            out.extend(self._encode(ctx, request, response))
-        return out
-
-    def _encode(self, ctx: RequestContext, request: Message, response: Message) -> list[bytes]:
-        frame = response.to_frame()
+        # The budget covers the whole answer, also one of several messages (a listing).
         budget = UDP_PACKET_SIZE * ctx.request_packets * self.settings.max_answer_packets
-        if len(frame) > budget or len(frame) - ENVELOPE_SIZE > self.settings.max_message:
-            text = (f"{TRUNCATED_TEXT} ({len(frame)} bytes; limit {budget}); retry over TCP")
-            short = error_reply(request, ResponseCode.ERROR, text)
-            payload = short.to_wire()
-            env = short.envelope(len(payload), truncated=True)
-            return [env.to_wire() + payload]
-        if len(frame) <= UDP_PACKET_SIZE:
-            return [frame]
-        return split_datagrams(response)
+        frames: list[Message] = []
+        size = 0
+        async for response in self.edge.respond(ctx, request):
+            frames.append(response)
+            size += ENVELOPE_SIZE + len(response.body) + len(response.credential) + 28
+            if size > budget:
+                text = f"{TRUNCATED_TEXT} (more than {budget} bytes); retry over TCP"
+                short = error_reply(request, ResponseCode.ERROR, text)
+                payload = short.to_wire()
+                return [short.envelope(len(payload), truncated=True).to_wire() + payload]
+        out: list[bytes] = []
+        for response in frames:
+            frame = response.to_frame()
+            out.extend([frame] if len(frame) <= UDP_PACKET_SIZE else split_datagrams(response))
+        return out
 
 
 class StreamSession:

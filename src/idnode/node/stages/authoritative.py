@@ -204,7 +204,9 @@ class Authoritative:
         await self.authorizer.authorize(
             ctx.identity, "create", handle.text,
             existing.values if existing is not None else None, new_values=values)
-        await self._commit(CreateHandle(handle, values, overwrite))
+        # Authorized against the record as it was: if it did not exist then, a record
+        # created meanwhile by someone else must not be replaced (RC 101 instead).
+        await self._commit(CreateHandle(handle, values, overwrite and existing is not None))
         if mint:
             return self._ok(request, CreateHandleResponse(handle.text).to_wire())
         return self._ok(request)

@@ -29,6 +29,7 @@ Layout notes, confirmed against the CNRI-derived encoder in ``teleinfo-dev/id-po
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
@@ -130,7 +131,7 @@ def _u32s(owner: object, name: str, values: tuple[int, ...]) -> None:
 
 # -- base -------------------------------------------------------------------------------
 
-class Body:
+class Body(ABC):
     """Base of every body class: ``from_wire()``/``to_wire()`` over the per-class pair."""
 
     __slots__ = ()
@@ -154,17 +155,19 @@ class Body:
         return body
 
     @classmethod
+    @abstractmethod
     def from_wire_parser(cls, parser: Parser, *, max_values: int = MAX_VALUES_PER_HANDLE
                          ) -> Self:
-        raise NotImplementedError
+        """Read the body from ``parser`` (each body class reads its own layout)."""
 
     def to_wire(self) -> bytes:
         writer = Writer()
         self._to_wire(writer)
         return writer.getvalue()
 
+    @abstractmethod
     def _to_wire(self, writer: Writer) -> None:
-        raise NotImplementedError
+        """Write the body's layout (the mirror of :meth:`from_wire_parser`)."""
 
 
 # -- resolution -----------------------------------------------------------------------------

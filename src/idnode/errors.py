@@ -38,6 +38,7 @@ __all__ = [
     "TooManyValues",
     "ValueExists",
     "ValuesNotFound",
+    "WriteConflict",
 ]
 
 
@@ -91,6 +92,16 @@ class ProtocolError(RegistryError):
 class ServerBusy(RegistryError):
     response_code = 3
     fmt = "server too busy: {reason}"
+
+
+class WriteConflict(RegistryError):
+    """The record changed between authorization and commit; the write was not made.
+
+    The server retries such writes itself; a client sees RC 3 only if they keep conflicting.
+    """
+
+    response_code = 3
+    fmt = "{handle} changed while the request was being authorized; retry"
 
 
 class OperationNotSupported(RegistryError):

@@ -478,3 +478,50 @@ def test_closed_store_refuses_work(opener: Opener) -> None:
 def test_kind_and_url(store: Store, backend: str) -> None:
     assert store.kind == backend
     assert store.url.startswith(backend if backend != "memory" else "memory:")
+
+
+# -- compare-and-set: writes authorized against a record that has since changed ---------
+
+def test_writes_with_a_matching_expectation_succeed(store: Store) -> None:
+    record = store.create_handle(h("88.1/cas"), [v(1), v(2)])
+    results = store.apply([
+        AddValues(h("88.1/cas"), (v(3),), expect=record.values),
+    ])
+    assert isinstance(results[0], Record)
+    current = store.get_record("88.1/cas")
+    assert current is not None
+    assert store.apply([ModifyValues(h("88.1/cas"), (v(1, "new"),),
+                                     expect=current.values)])[0] is not None
+    current = store.get_record("88.1/cas")
+    assert current is not None
+    assert isinstance(store.apply([RemoveValues(h("88.1/cas"), (3,),
+                                                expect=current.values)])[0], Record)
+    current = store.get_record("88.1/cas")
+    assert current is not None
+    assert isinstance(store.apply([CreateHandle(h("88.1/cas"), (v(9),), overwrite=True,
+                                                expect=current.values)])[0], Record)
+    current = store.get_record("88.1/cas")
+    assert current is not None
+    assert store.apply([DeleteHandle(h("88.1/cas"), expect=current.values)]) == [None]
+    assert store.get_record("88.1/cas") is None
+
+
+def test_writes_against_a_changed_record_conflict_and_change_nothing(store: Store) -> None:
+    from idnode.errors import WriteConflict
+
+    seen = store.create_handle(h("88.1/cas"), [v(1), v(2)]).values
+    store.modify_values(h("88.1/cas"), [v(2, "changed meanwhile")])
+    before = store.get_record("88.1/cas")
+    txns = store.last_txn_id()
+    ops = [
+        AddValues(h("88.1/cas"), (v(3),), expect=seen),
+        ModifyValues(h("88.1/cas"), (v(1, "x"),), expect=seen),
+        RemoveValues(h("88.1/cas"), (1,), expect=seen),
+        CreateHandle(h("88.1/cas"), (v(9),), overwrite=True, expect=seen),
+        DeleteHandle(h("88.1/cas"), expect=seen),
+        DeleteHandle(h("88.1/gone"), expect=seen),  # expected a record that is not there
+    ]
+    results = store.apply(ops)
+    assert all(isinstance(r, WriteConflict) and r.response_code == 3 for r in results)
+    assert store.get_record("88.1/cas") == before
+    assert store.last_txn_id() == txns

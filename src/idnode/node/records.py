@@ -92,6 +92,11 @@ class Records:
         return await asyncio.to_thread(self.store.list_handles, prefix, after=after,
                                        limit=limit)
 
+    def forget(self, key: str) -> None:
+        """Drop ``key`` from the cache (and any read of it in flight)."""
+        self._epoch += 1
+        self.cache.discard(key)
+
     @property
     def homed(self) -> frozenset[str]:
         self.check_generation()

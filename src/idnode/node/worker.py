@@ -72,6 +72,7 @@ class Assembly:
     datagrams: DatagramService
     streams: StreamService
     fast: FastResolver
+    authorizer: Authorizer
 
 
 def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
@@ -113,7 +114,7 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
                                                   limits.udp_max_answer_packets), fast=fast)
     streams = StreamService(edge, max_message=limits.max_message_bytes,
                             idle_timeout=limits.tcp_idle_timeout)
-    return Assembly(records, writes, edge, datagrams, streams, fast)
+    return Assembly(records, writes, edge, datagrams, streams, fast, authorizer)
 
 
 class Worker:

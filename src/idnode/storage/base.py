@@ -49,6 +49,7 @@ from idnode.errors import (
     TooManyValues,
     ValueExists,
     ValuesNotFound,
+    WriteConflict,
 )
 from idnode.identifiers.handle import (
     Handle,
@@ -178,6 +179,15 @@ def records_from_rows(rows: Sequence[Sequence[Any]]) -> list[Record]:
         values = tuple(decode_value(key, row[2]) for row in chunk if row[2] is not None)
         records.append(Record(chunk[0][1], key, values))
     return records
+
+
+def _check_expected(op: CreateHandle | DeleteHandle | AddValues | ModifyValues | RemoveValues,
+                    current: Record | None) -> None:
+    """Compare-and-set: refuse a write whose record changed since it was authorized."""
+    if op.expect is None:
+        return
+    if current is None or current.values != _by_index(op.expect):
+        raise WriteConflict(handle=op.handle.text)
 
 
 def _by_index(values: Iterable[HandleValue]) -> tuple[HandleValue, ...]:
@@ -431,6 +441,7 @@ class Store(ABC):
         values = self._checked(op.values)
         key = op.handle.key
         old = self._load(key)
+        _check_expected(op, old)
         if old is not None and not op.overwrite:
             raise HandleExists(handle=op.handle.text)
         kept = {value.index for value in values}
@@ -439,12 +450,15 @@ class Store(ABC):
         return self._logged(OP_CREATE, Record(op.handle.text, key, values))
 
     def _delete(self, op: DeleteHandle) -> None:
+        if op.expect is not None:
+            _check_expected(op, self._load(op.handle.key))
         if not self._drop(op.handle.key):
             raise HandleNotFound(handle=op.handle.text)
         self._append_txn(time.time(), OP_DELETE, op.handle.key, op.handle.text, ())
 
     def _add(self, op: AddValues) -> Record:
         old = self._existing(op.handle)
+        _check_expected(op, old)
         values = self._checked(op.values)
         merged = {value.index: value for value in old.values}
         taken = [value.index for value in values if value.index in merged]
@@ -458,6 +472,7 @@ class Store(ABC):
 
     def _modify(self, op: ModifyValues) -> Record:
         old = self._existing(op.handle)
+        _check_expected(op, old)
         values = self._checked(op.values)
         merged = {value.index: value for value in old.values}
         missing = [value.index for value in values if value.index not in merged]
@@ -470,6 +485,7 @@ class Store(ABC):
 
     def _remove(self, op: RemoveValues) -> Record:
         old = self._existing(op.handle)
+        _check_expected(op, old)
         wanted = set(op.indexes)
         if len(wanted) != len(op.indexes):
             raise InvalidValue(reason=f"index listed twice in removal from {old.handle}")

@@ -107,6 +107,9 @@ class CreateHandle:
     handle: Handle
     values: tuple[HandleValue, ...]
     overwrite: bool = False
+    #: when set, the write happens only if the handle's values are exactly these (the record
+    #: the write was authorized against); otherwise it fails with WriteConflict
+    expect: tuple[HandleValue, ...] | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "values")
@@ -117,6 +120,9 @@ class DeleteHandle:
     """Delete ``handle`` and all its values."""
 
     handle: Handle
+    #: when set, the write happens only if the handle's values are exactly these (the record
+    #: the write was authorized against); otherwise it fails with WriteConflict
+    expect: tuple[HandleValue, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,9 @@ class AddValues:
     handle: Handle
     values: tuple[HandleValue, ...]
     overwrite: bool = False
+    #: when set, the write happens only if the handle's values are exactly these (the record
+    #: the write was authorized against); otherwise it fails with WriteConflict
+    expect: tuple[HandleValue, ...] | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "values")
@@ -137,6 +146,9 @@ class ModifyValues:
 
     handle: Handle
     values: tuple[HandleValue, ...]
+    #: when set, the write happens only if the handle's values are exactly these (the record
+    #: the write was authorized against); otherwise it fails with WriteConflict
+    expect: tuple[HandleValue, ...] | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "values")
@@ -148,6 +160,9 @@ class RemoveValues:
 
     handle: Handle
     indexes: tuple[int, ...]
+    #: when set, the write happens only if the handle's values are exactly these (the record
+    #: the write was authorized against); otherwise it fails with WriteConflict
+    expect: tuple[HandleValue, ...] | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "indexes")

@@ -21,6 +21,7 @@ from idnode.errors import (
     InvalidValue,
     NotResponsible,
     ValuesNotFound,
+    WriteConflict,
 )
 from idnode.identifiers.handle import PREFIX_NA, Handle, strip_prefix_handle
 from idnode.identifiers.value import HandleValue
@@ -58,6 +59,7 @@ from idnode.storage.ops import (
 __all__ = ["Authoritative", "AuthoritativeSettings", "select_values"]
 
 _INT32_MAX = 0x7FFF_FFFF
+_WRITE_ATTEMPTS = 3
 # Plain ints: an IntFlag operation costs ~0.7 µs, several times per request.
 _AUTHORITATIVE = int(OpFlag.AUTHORITATIVE)
 _PUBLIC_ONLY = int(OpFlag.PUBLIC_ONLY)
@@ -154,12 +156,6 @@ class Authoritative:
     async def _commit(self, op: WriteOp) -> object:
         return await self.writes.submit(op)
 
-    async def _existing(self, handle: Handle) -> Record:
-        record = await self.records.get(handle.key)
-        if record is None:
-            raise HandleNotFound(handle=handle.text)
-        return record
-
     # -- resolution -----------------------------------------------------------------------
     async def _resolve(self, ctx: RequestContext, request: Message) -> Response:
         body = ctx.body
@@ -200,13 +196,20 @@ class Authoritative:
         assert ctx.identity is not None
         values = self._check_values(body.values)
         overwrite = bool(request.opflags & _OVERWRITE)
-        existing = await self.records.get(handle.key) if overwrite else None
-        await self.authorizer.authorize(
-            ctx.identity, "create", handle.text,
-            existing.values if existing is not None else None, new_values=values)
-        # Authorized against the record as it was: if it did not exist then, a record
-        # created meanwhile by someone else must not be replaced (RC 101 instead).
-        await self._commit(CreateHandle(handle, values, overwrite and existing is not None))
+        identity = ctx.identity
+
+        async def attempt(record: Record | None) -> WriteOp:
+            if not overwrite or record is None:
+                # Authorized as a new handle: a record created meanwhile is never replaced
+                # (the store refuses with RC 101 instead).
+                await self.authorizer.authorize(identity, "create", handle.text, None,
+                                                new_values=values)
+                return CreateHandle(handle, values, False)
+            await self.authorizer.authorize(identity, "create", handle.text, record.values,
+                                            new_values=values)
+            return CreateHandle(handle, values, True, expect=record.values)
+
+        await self._guarded(handle, attempt, read=overwrite)
         if mint:
             return self._ok(request, CreateHandleResponse(handle.text).to_wire())
         return self._ok(request)
@@ -237,20 +240,42 @@ class Authoritative:
         if isinstance(body, AddValueRequest | ModifyValueRequest):
             values = self._check_values(body.values)
         removed = tuple(body.indexes) if isinstance(body, RemoveValueRequest) else ()
-        record = await self._existing(handle)
-        await self.authorizer.authorize(ctx.identity, operation, handle.text, record.values,
-                                        new_values=values, removed_indexes=removed)
-        op: WriteOp
-        if operation == "delete":
-            op = DeleteHandle(handle)
-        elif operation == "add":
-            op = AddValues(handle, values, bool(request.opflags & _OVERWRITE))
-        elif operation == "modify":
-            op = ModifyValues(handle, values)
-        else:
-            op = RemoveValues(handle, removed)
-        await self._commit(op)
+        identity = ctx.identity
+        overwrite = bool(request.opflags & _OVERWRITE)
+
+        async def attempt(record: Record | None) -> WriteOp:
+            if record is None:
+                raise HandleNotFound(handle=handle.text)
+            await self.authorizer.authorize(identity, operation, handle.text, record.values,
+                                            new_values=values, removed_indexes=removed)
+            expect = record.values
+            if operation == "delete":
+                return DeleteHandle(handle, expect=expect)
+            if operation == "add":
+                return AddValues(handle, values, overwrite, expect=expect)
+            if operation == "modify":
+                return ModifyValues(handle, values, expect=expect)
+            return RemoveValues(handle, removed, expect=expect)
+
+        await self._guarded(handle, attempt)
         return self._ok(request)
+
+    async def _guarded(self, handle: Handle,
+                       attempt: Callable[[Record | None], Awaitable[WriteOp]], *,
+                       read: bool = True) -> object:
+        """Authorize against the record as read and commit only if it is still that record.
+
+        A write that raced another change to the same record is re-read, re-authorized and
+        retried; after three conflicts the client is told to retry (RC 3).
+        """
+        for _ in range(_WRITE_ATTEMPTS):
+            record = await self.records.get(handle.key) if read else None
+            op = await attempt(record)
+            try:
+                return await self._commit(op)
+            except WriteConflict:
+                self.records.forget(handle.key)
+        raise WriteConflict(handle=handle.text)
 
     # -- listing and homing ---------------------------------------------------------------
     def _prefix_of(self, text: str) -> str:

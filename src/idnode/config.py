@@ -70,6 +70,7 @@ class Limits:
     max_pending_challenges: int = 65_536
     max_pending_challenge_bytes: int = 32 * 1024 * 1024
     pbkdf2_max_iterations: int = 10_000
+    auth_failures_per_minute: int = 30
     list_page_size: int = 1000
     write_batch_max: int = 256
 
@@ -165,6 +166,7 @@ _LIMIT_CHECKS: dict[str, _Checker] = {
     "max_pending_challenges": _int(16, 10_000_000),
     "max_pending_challenge_bytes": _int(65_536, 2**34),
     "pbkdf2_max_iterations": _int(1000, 10_000_000),
+    "auth_failures_per_minute": _int(1, 1_000_000),
     "list_page_size": _int(1, 100_000),
     "write_batch_max": _int(1, 10_000),
 }
@@ -325,6 +327,9 @@ max_pending_challenges = {lim.max_pending_challenges}
 max_pending_challenge_bytes = {lim.max_pending_challenge_bytes}
 # Highest PBKDF2 iteration count accepted in an HS_SECKEY answer (bounds CPU per request).
 pbkdf2_max_iterations = {lim.pbkdf2_max_iterations}
+# Failed authentications one client address may have per minute (per worker); beyond it its
+# answers get RC 3 until the minute has passed. Bounds online guessing of secrets.
+auth_failures_per_minute = {lim.auth_failures_per_minute}
 # Handles per message when listing handles (OC 105).
 list_page_size = {lim.list_page_size}
 # Most writes committed together in one storage transaction (group commit).

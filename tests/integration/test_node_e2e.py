@@ -582,46 +582,80 @@ def test_a_client_that_never_reads_cannot_grow_server_memory(tmp_path: Path) -> 
         assert proc.stop() == 0
 
 
-def test_expensive_secret_verifications_cannot_stall_resolution(node: NodeProcess) -> None:
-    """Verifications that need a fresh PBKDF2 derivation run off the event loop, bounded:
-    a resolution sent behind a flood of them is answered before the flood is, and the
-    flood beyond the waiting list is refused (RC 3) instead of queued."""
+def test_guessing_floods_neither_stall_resolution_nor_go_on_unbounded(tmp_path: Path) -> None:
+    """OC 201 verifications (each a fresh PBKDF2 derivation) run off the event loop: a
+    resolution sent behind a flood of them is answered before the flood is. After
+    ``auth_failures_per_minute`` failures the address is refused (RC 3) without more work,
+    and OC 201 over UDP (forgeable source) is refused outright."""
     import secrets as _secrets
     import select
 
     from idnode.auth.challenge import answer_with_secret
     from idnode.protocol.bodies import VerifyChallengeRequest
     from idnode.protocol.digest import RequestDigest
+    from idnode.protocol.framing import StreamDecoder
 
+    home = tmp_path / "flood"
+    init_node(home)
+    proc = NodeProcess.start(home)
     digest = RequestDigest(3, b"\x11" * 32)
     flood = []
-    for i in range(150):  # each needs a fresh 10,000-round PBKDF2 (a new salt)
+    for i in range(100):  # each needs a fresh 10,000-round PBKDF2 (a new salt)
         nonce = _secrets.token_bytes(16)
         answer = answer_with_secret(b"a guess", nonce, digest.digest,
                                     salt=_secrets.token_bytes(16))
         body = VerifyChallengeRequest("88.100.1/ADMIN", 301, nonce, digest, answer).to_wire()
         flood.append(Message(201, request_id=10_000 + i, body=body).to_frame())
-    order: list[str] = []
-    codes: list[int] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as attacker, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as reader:
-        for datagram in flood:
-            attacker.sendto(datagram, node.udp)
-        reader.sendto(resolution("88.100.1/ADMIN", 99).to_frame(), node.udp)
-        while len(codes) < len(flood):
-            ready, _, _ = select.select([attacker, reader], [], [], 5)
-            if not ready:
-                break
-            for sock in ready:  # whichever answer arrives first is read first
-                reply = decode_frame(sock.recv(65536))
-                if sock is reader:
-                    assert reply.response_code == 1
-                    order.append("resolution")
-                else:
-                    codes.append(reply.response_code)
-                    order.append("verification")
-    assert "resolution" in order
-    assert order.index("resolution") < len(order) - 1, "resolution waited for the whole flood"
-    assert order[order.index("resolution") + 1:].count("verification") >= 5
-    assert 3 in codes  # beyond the waiting list: server too busy, not queued forever
-    assert set(codes) <= {1, 3}
+    try:
+        over_udp = udp_roundtrip(proc.udp, flood[0])
+        assert decode_frame(over_udp[0]).response_code == 5
+        order: list[str] = []
+        codes: list[int] = []
+        decoder = StreamDecoder()
+        with socket.create_connection(proc.tcp, timeout=5) as attacker, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as reader:
+            attacker.sendall(b"".join(flood))
+            reader.sendto(resolution("88.100.1/ADMIN", 99).to_frame(), proc.udp)
+            while len(codes) < len(flood):
+                ready, _, _ = select.select([attacker, reader], [], [], 5)
+                if not ready:
+                    break
+                for sock in ready:  # whichever answer arrives first is read first
+                    if sock is reader:
+                        assert decode_frame(sock.recv(65536)).response_code == 1
+                        order.append("resolution")
+                        continue
+                    decoder.receive_data(sock.recv(65536))
+                    while (reply := decoder.next_message()) is not None:
+                        codes.append(reply.response_code)
+                        order.append("verification")
+        assert "resolution" in order
+        assert order.index("resolution") < len(order) - 1, "resolution waited for the flood"
+        assert codes.count(1) == 30  # verified (and failed) up to the per-minute limit
+        assert codes[30:] == [3] * (len(flood) - 30)  # then refused without work
+    finally:
+        assert proc.stop() == 0
+
+
+def test_too_many_failed_authentications_lock_the_address_out(tmp_path: Path) -> None:
+    home = tmp_path / "lock"
+    init_node(home)
+    set_limit(home, "auth_failures_per_minute", "3")
+    proc = NodeProcess.start(home)
+    try:
+        wrong = SecretKeyAuth(Identity("88.100.1/ADMIN", 301), b"wrong")
+        seen = []
+        with SyncHandleClient(proc.tcp, transport="tcp", auth=wrong) as client:
+            for _ in range(4):
+                with pytest.raises(RemoteError) as err:
+                    client.delete_handle("88.100.1/ADMIN")
+                seen.append(err.value.response_code)
+        assert seen == [403, 403, 403, 3]
+        with SyncHandleClient(proc.tcp, transport="tcp", auth=secret_auth()) as client, \
+                pytest.raises(RemoteError) as err:  # even the right secret must wait
+            client.create_handle("88.100.1/LOCKED", [url(1, "https://example.com")])
+        assert err.value.response_code == 3 and "failed authentications" in str(err.value)
+        with SyncHandleClient(proc.udp) as reader:  # resolution is not affected
+            assert reader.resolve("88.100.1/ADMIN").values
+    finally:
+        assert proc.stop() == 0

@@ -157,3 +157,22 @@ def test_a_failing_commit_hook_still_answers_and_keeps_the_queue_alive() -> None
         await queue.close()
     run(go())
     assert len(store.list_handles("88.1", limit=10)) == 2
+
+
+def test_failure_throttle_counts_per_address_within_the_window() -> None:
+    from idnode.node.throttle import FailureThrottle
+
+    now = [0.0]
+    throttle = FailureThrottle(3, window=60, max_addresses=2, clock=lambda: now[0])
+    for _ in range(3):
+        throttle.check("10.0.0.1")
+        throttle.failed("10.0.0.1")
+    with pytest.raises(ServerBusy, match="failed authentications"):
+        throttle.check("10.0.0.1")
+    throttle.check("10.0.0.2")  # other addresses are not affected
+    now[0] = 61
+    throttle.check("10.0.0.1")  # the window has passed
+    throttle.failed("a")
+    throttle.failed("b")
+    throttle.failed("c")  # bounded: the least recently failing address is forgotten
+    assert len(throttle._failures) <= 2

@@ -28,6 +28,7 @@ from idnode.errors import (
     AuthenticationTimeout,
     InvalidCredential,
     InvalidHandle,
+    OperationNotSupported,
     RegistryError,
     ServerBusy,
 )
@@ -38,6 +39,7 @@ from idnode.node.challenges import Challenges, Pending
 from idnode.node.context import RequestContext
 from idnode.node.pipeline import Handler, Response
 from idnode.node.records import Records
+from idnode.node.throttle import FailureThrottle
 from idnode.protocol.bodies import (
     ChallengeAnswerRequest,
     ChallengeBody,
@@ -62,6 +64,8 @@ class AuthSettings:
     #: secret-key answers needing a fresh PBKDF2 derivation that may wait for the one
     #: derivation thread of a worker; more get RC 3 (server too busy)
     max_waiting_derivations: int = 32
+    #: failed authentications an address may have per minute before it must wait
+    failures_per_minute: int = 30
 
 
 class Auth:
@@ -70,6 +74,7 @@ class Auth:
     def __init__(self, settings: AuthSettings, records: Records) -> None:
         self.settings = settings
         self.records = records
+        self.throttle = FailureThrottle(settings.failures_per_minute)
         self._derivation = asyncio.Semaphore(1)
         self._waiting = 0
         self.challenges = Challenges(timeout=settings.timeout, max_pending=settings.max_pending,
@@ -109,8 +114,14 @@ class Auth:
         except RegistryError as exc:
             raise InvalidCredential(reason=str(exc)) from None
         ctx.info.identity = str(identity)
-        await self._verify(identity, body.auth_type, pending.nonce, pending.digest.digest,
-                           body.signed_response)
+        address = ctx.peer[0]
+        self.throttle.check(address)
+        try:
+            await self._verify(identity, body.auth_type, pending.nonce, pending.digest.digest,
+                               body.signed_response)
+        except (AuthenticationFailed, InvalidCredential):
+            self.throttle.failed(address)  # the challenge reached this address: it is real
+            raise
         original = pending.request
         body_of_original = pending.body
         if body_of_original is None:
@@ -186,6 +197,12 @@ class Auth:
     async def _verify_for_peer(self, ctx: RequestContext, request: Message) -> Message:
         body = ctx.body
         assert isinstance(body, VerifyChallengeRequest)
+        if ctx.transport != "tcp":
+            # It needs no challenge, so over UDP its source could be forged: TCP only.
+            raise OperationNotSupported(reason="verify-challenge (OC 201) is served over "
+                                               "TCP only")
+        address = ctx.peer[0]
+        self.throttle.check(address)
         identity = Identity(body.handle, body.index)
         try:
             await self._verify(identity, "HS_SECKEY", body.nonce, body.digest.digest,
@@ -193,4 +210,5 @@ class Auth:
             valid = True
         except AuthenticationFailed:
             valid = False
+            self.throttle.failed(address)
         return request.reply(ResponseCode.SUCCESS, VerifyChallengeResponse(valid).to_wire())

@@ -31,6 +31,9 @@ def memory_node(tmp_path: Path) -> tuple[Store, Callable[[], Assembly]]:
         HandleValue(2, "EMAIL", b"a@example.com", timestamp=1_700_000_000),
         HandleValue(3, "HS_SECKEY", b"hidden", permissions=0x0C, timestamp=1_700_000_000),
     ])
+    store.home_prefix("88.AB")
+    store.create_handle(Handle.parse("88.AB/X"), [HandleValue(1, "URL", b"https://x")])
+    store.create_handle(Handle.parse("0.NA/88.AB"), [HandleValue(1, "DESC", b"prefix")])
     store.create_handle(Handle.parse("88.100.1/PRIVATE"), [
         HandleValue(1, "URL", b"https://example.com/p", permissions=0x0C),
     ])

@@ -38,7 +38,8 @@ async def full_path(parts: Assembly, data: bytes) -> list[bytes]:
 
 CASES = [
     ("found", "88.100.1/A", {}),
-    ("found, other case of prefix", "88.100.1/A".replace("88.100.1", "88.100.1"), {}),
+    ("found, other case of prefix", "88.ab/X", {}),
+    ("0.NA handle in lower case", "0.na/88.ab", {}),
     ("not found", "88.100.1/MISSING", {}),
     ("2.10 without suggestion", "88.100.1/A", {"minor": 10, "suggested": (0, 0)}),
     ("2.11", "88.100.1/A", {"minor": 11, "suggested": (2, 11)}),

@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "transport": {"protocol"},
     "storage": {"identifiers", "protocol"},
     "auth": {"identifiers", "protocol"},
+    "http": set(),
 }
 #: third-party packages a layer may use
 THIRD_PARTY: dict[str, set[str]] = {
@@ -26,6 +27,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "transport": set(),
     "storage": {"psycopg", "psycopg_pool"},
     "auth": {"cryptography"},
+    "http": {"httptools", "OpenSSL"},
 }
 
 

@@ -111,3 +111,120 @@ def test_a_server_error_mid_group_aborts_it_and_the_store_recovers(
         monkeypatch.undo()
         assert all(r is not None for r in store.apply(ops))
         assert [t.key for t in store.txns_after(0)] == ["88.1/a", "88.1/b", "88.1/c"]
+
+
+def test_groups_with_rolled_back_ops_keep_working(pg_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # psycopg forgets its prepared statements on a ROLLBACK (TO SAVEPOINT); with automatic
+    # preparing on, a later statement in the pipeline named one the server had dropped.
+    from idnode.errors import InvalidValue
+    from idnode.identifiers.value import HandleValue
+    from idnode.storage import AddValues, CreateHandle, DeleteHandle, ModifyValues
+
+    with open_store(pg_url) as store:
+        original = store._append_txn
+
+        def append(timestamp: float, op: str, key: str, handle: str,
+                   values: tuple[HandleValue, ...]) -> None:
+            original(timestamp, op, key, handle, values)
+            if key == "88.1/bad":
+                raise InvalidValue(reason="injected failure")
+
+        monkeypatch.setattr(store, "_append_txn", append)
+        for i in range(12):
+            store.apply([CreateHandle(h(f"88.1/{i}{n}"), (v(1),)) for n in "ab"])
+            results = store.apply([CreateHandle(h("88.1/bad"), (v(1),)),
+                                   AddValues(h(f"88.1/{i}a"), (v(2),)),
+                                   ModifyValues(h(f"88.1/{i}b"), (v(1, "m"),)),
+                                   DeleteHandle(h(f"88.1/{i}a"))])
+            assert [type(r).__name__ for r in results] == \
+                ["InvalidValue", "Record", "Record", "NoneType"]
+        assert store.count_handles("88.1") == 12
+
+
+def _make_version_1(url: str) -> None:
+    """Reduce a store to what idnode with schema version 1 wrote."""
+    import psycopg
+
+    from idnode.storage.postgres import split_url
+
+    conninfo, schema = split_url(url)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for table in ("value_index", "value_index_rev", "handle_counts"):
+            conn.execute(f"DROP TABLE {schema}.{table}")
+        conn.execute(f"DELETE FROM {schema}.meta WHERE k != 'schema_version'")
+        conn.execute(f"UPDATE {schema}.meta SET v = '1' WHERE k = 'schema_version'")
+        tables = {row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))}
+        assert tables == {"handles", "handle_values", "txlog", "homed", "meta"}
+
+
+def test_a_version_1_store_is_upgraded_and_an_interruption_resumes(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from idnode.storage import CreateHandle
+    from idnode.storage.base import Store
+
+    monkeypatch.setattr("idnode.storage.base.BATCH_SIZE", 4)
+    with open_store(pg_url) as store:
+        store.apply([CreateHandle(h(f"88.{i % 2}/{i:02d}"), (v(1, f"http://p.org/{i:02d}"),))
+                     for i in range(25)])
+        store.delete_handle(h("88.0/00"))
+        before = store.dump(limit=100), store.txns_after(0, 100)
+    _make_version_1(pg_url)
+    original = Store._backfill
+    calls: list[int] = []
+
+    def crash_on_third(self: Store, job: object, records: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        original(self, job, records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "_backfill", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        open_store(pg_url)
+    monkeypatch.setattr(Store, "_backfill", original)
+    with caplog.at_level(logging.INFO, logger="idnode.storage"):
+        store = open_store(pg_url)
+    with store:
+        assert "back-fill done: 16 handles" in caplog.text  # the 24 less two batches
+        assert (store.dump(limit=100), store.txns_after(0, 100)) == before
+        assert (store.count_handles("88.0"), store.count_handles("88.1")) == (12, 12)
+        assert store.search([("URL", "http://p.org/*")], limit=100) == \
+            sorted(f"88.{i % 2}/{i:02d}" for i in range(1, 25))
+        assert store.search([("URL", "*/07")], limit=100) == ["88.1/07"]
+
+
+def test_searches_use_the_indexes(pg_url: str) -> None:
+    from idnode.storage import postgres as backend
+    from idnode.storage.index import Criterion
+
+    with open_store(pg_url) as store:
+        store.create_handle(h("88.1/a"), [v(1, "http://x/a.pdf")])
+        cases: list[tuple[str, tuple[object, ...]]] = [
+            (backend._EXACT.format(op=">=", stop=" AND i.key < %s"), ("URL", "x", "8/", "80", 9)),
+            (backend._MANY, (["88.1/a", "88.1/b"],)),
+            ("SELECT n FROM handle_counts WHERE prefix = %s", ("88.1",)),
+        ]
+        for pattern in ("http://x/*", "*/x.pdf"):
+            crit = Criterion.parse("URL", pattern)
+            table, column = backend._side(crit)
+            high = backend._bound(column, crit.high)
+            cases.append((backend._EXCEEDS.format(table=table, column=column, high=high),
+                          ("URL", crit.low, crit.high, 11)))
+            cases.append((backend._KEYS.format(table=table, column=column, high=high,
+                                               stop=" AND key < %s"),
+                          ("URL", crit.low, crit.high, crit.like(), "88.1/", "88.10", 10)))
+            cases.append((backend._RANGE.format(table=table, column=column, high=high,
+                                                stop=" AND key < %s"),
+                          ("URL", crit.low, crit.high, crit.like(), "88.1/", "88.10", 10)))
+        pool = store._pool  # type: ignore[attr-defined]
+        with pool.connection() as conn:
+            conn.execute("SET enable_seqscan = off")
+            for statement, params in cases:
+                plan = " ".join(r[0] for r in conn.execute("EXPLAIN " + statement, params))
+                assert "Index" in plan and "Seq Scan" not in plan, plan
+            conn.execute("RESET enable_seqscan")

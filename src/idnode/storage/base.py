@@ -1,49 +1,27 @@
 """The storage API, written once over a small private contract per backend.
 
 :class:`Store` implements everything a caller sees: validation, the rules of each write
-operation, group commit with one savepoint per operation, and journaling every successful
-write to the transaction log in the same database transaction. A backend (memory, SQLite,
-PostgreSQL) implements only the low-level methods listed below; none of them decides
-anything about handles.
-
-Write contract (called with the store's write lock held, inside :meth:`Store._transaction`):
-
-- ``_transaction()``: a context manager around one database transaction. It takes whatever
-  cross-process write lock the backend needs *first*, so transaction ids are assigned in
-  commit order; it commits on a normal exit and rolls back on an exception.
-- ``_savepoint()``: a context manager around one operation; releases on a normal exit and
-  rolls back to the savepoint on an exception (which it re-raises).
-- ``_load(key)``: the record as the current transaction sees it.
-- ``_put(key, handle, values, removed)``: make sure the handle row exists (``handle`` is
-  ``None`` when it exists and keeps its text), upsert ``values`` by index and delete the
-  values at ``removed``.
-- ``_drop(key)``: delete the handle and its values; False when there was none.
-- ``_set_homed(prefix, homed)``: add or remove a homed prefix; False when nothing changed.
-- ``_append_txn(timestamp, op, key, handle, values)``: append one log entry.
-
-Read contract (any thread, outside write transactions): ``_get``, ``_exists``,
-``_scan_handles``, ``_scan_records``, ``_is_homed``, ``_homed``, ``_last_txn_id``,
-``_txns_after`` and ``_close``. Backends list their driver's exception classes in
-``driver_errors``; this module turns those into :class:`~idnode.errors.StorageError`.
+operation, group commit with one savepoint per operation, journaling every successful write
+to the transaction log in the same database transaction, keeping the reverse index and the
+per-prefix handle counts in step with every write (same savepoint), searching, and the
+back-fill job that (re)builds the index. A backend implements only the low-level methods of
+:class:`~idnode.storage.contract.Backend`.
 """
 
 from __future__ import annotations
 
-import itertools
+import logging
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, ClassVar, NoReturn
+from typing import ClassVar, NoReturn
 
 from idnode.errors import (
     HandleExists,
     HandleNotFound,
     InvalidHandle,
     InvalidValue,
-    ProtocolError,
     RegistryError,
     StorageError,
     TooManyValues,
@@ -58,9 +36,20 @@ from idnode.identifiers.handle import (
     prefix_handle,
     strip_prefix_handle,
 )
-from idnode.identifiers.value import HandleValue, decode_values
+from idnode.identifiers.value import HandleValue
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
-from idnode.protocol.wire import Parser
+from idnode.storage.contract import BATCH_SIZE, META_JOB, META_TYPES, Backend
+from idnode.storage.index import (
+    DEFAULT_INDEX_TYPES,
+    MAX_SEARCH_LIMIT,
+    IndexJob,
+    check_index_types,
+    decode_types,
+    encode_types,
+    index_changes,
+    index_entries,
+    plan_search,
+)
 from idnode.storage.ops import (
     OP_ADD,
     OP_CREATE,
@@ -81,36 +70,11 @@ from idnode.storage.ops import (
     WriteOp,
     WriteResult,
 )
+from idnode.storage.search import find
 
-__all__ = [
-    "Store",
-    "decode_value",
-    "decode_value_list",
-    "normalise_prefix",
-    "prefix_range",
-    "record_from_rows",
-    "records_from_rows",
-]
+__all__ = ["Store", "normalise_prefix", "prefix_range"]
 
-# A generous bound for decoding stored value lists; the real limit is checked on write.
-_DECODE_LIMIT = 1 << 20
-
-
-#: The storage schema this idnode writes; both SQL backends record it in ``meta``.
-SCHEMA_VERSION = 1
-
-
-def check_schema_version(stored: object | None, where: str) -> None:
-    """Refuse a store written by a newer idnode (``stored`` is ``meta.schema_version``)."""
-    if stored is None:
-        return
-    try:
-        version = int(str(stored))
-    except ValueError:
-        raise StorageError(reason=f"{where}: unreadable schema version {stored!r}") from None
-    if version > SCHEMA_VERSION:
-        raise StorageError(reason=f"{where} has schema version {version}, newer than "
-                                  f"{SCHEMA_VERSION} understood by this idnode; upgrade")
+log = logging.getLogger("idnode.storage")
 
 
 def normalise_prefix(prefix: str) -> str:
@@ -141,46 +105,6 @@ def prefix_range(prefix: str) -> tuple[str, str]:
     return prefix + "/", prefix + "0"
 
 
-def decode_value(key: str, wire: bytes) -> HandleValue:
-    """One stored value; corrupt bytes are a :class:`StorageError`, not a protocol error."""
-    try:
-        return HandleValue.from_wire(bytes(wire))
-    except ProtocolError as exc:
-        raise StorageError(reason=f"corrupt value stored for {key!r}: {exc}") from exc
-
-
-def decode_value_list(key: str, blob: bytes) -> tuple[HandleValue, ...]:
-    """A value list stored with :func:`~idnode.identifiers.value.encode_values`."""
-    try:
-        parser = Parser(blob, "stored values")
-        values = decode_values(parser, _DECODE_LIMIT)
-        parser.expect_end()
-    except ProtocolError as exc:
-        raise StorageError(reason=f"corrupt value list stored for {key!r}: {exc}") from exc
-    return values
-
-
-def record_from_rows(key: str, rows: Sequence[Sequence[Any]]) -> Record | None:
-    """A record from the ``(handle, wire)`` rows of a handles-to-values LEFT JOIN.
-
-    No rows means no record; a handle without values gives one row whose wire is NULL.
-    """
-    if not rows:
-        return None
-    values = tuple(decode_value(key, row[1]) for row in rows if row[1] is not None)
-    return Record(rows[0][0], key, values)
-
-
-def records_from_rows(rows: Sequence[Sequence[Any]]) -> list[Record]:
-    """Records from ``(key, handle, wire)`` join rows ordered by key, then index."""
-    records = []
-    for key, group in itertools.groupby(rows, key=lambda row: str(row[0])):
-        chunk = list(group)
-        values = tuple(decode_value(key, row[2]) for row in chunk if row[2] is not None)
-        records.append(Record(chunk[0][1], key, values))
-    return records
-
-
 def _check_expected(op: CreateHandle | DeleteHandle | AddValues | ModifyValues | RemoveValues,
                     current: Record | None) -> None:
     """Compare-and-set: refuse a write whose record changed since it was authorized."""
@@ -198,7 +122,7 @@ def _index_list(indexes: Iterable[int]) -> str:
     return ", ".join(str(index) for index in sorted(indexes))
 
 
-class Store(ABC):
+class Store(Backend):
     """A handle store. Thread-safe: reads from any thread, writes serialised internally.
 
     Use :func:`idnode.storage.open_store` to get one.
@@ -206,17 +130,22 @@ class Store(ABC):
     :ivar url: where the store lives (passwords redacted).
     :ivar kind: ``"sqlite"``, ``"postgresql"`` or ``"memory"``.
     :ivar max_values: the most values one record may hold.
+    :ivar index_types: the value types the reverse index holds (ASCII upper case).
+    :ivar search_scan_limit: the most index entries one :meth:`search` may examine.
     """
 
     kind: ClassVar[str]
     #: The driver's exception classes; they surface as :class:`StorageError`.
     driver_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    search_scan_limit: int = 200_000
 
-    def __init__(self, url: str, *, max_values: int = MAX_VALUES_PER_HANDLE) -> None:
+    def __init__(self, url: str, *, max_values: int = MAX_VALUES_PER_HANDLE,
+                 index_types: Sequence[str] = DEFAULT_INDEX_TYPES) -> None:
         if max_values < 1:
             raise InvalidValue(reason=f"max_values must be at least 1, not {max_values}")
         self.url = url
         self.max_values = max_values
+        self.index_types = check_index_types(index_types)
         self._write_lock = threading.Lock()
         self._closed = False
 
@@ -313,6 +242,65 @@ class Store(ABC):
             return self._txns_after(txn_id, limit)
         except self.driver_errors as exc:
             self._fail("reading the transaction log", exc)
+
+    def search(self, criteria: Sequence[tuple[str, str]], *, limit: int, offset: int = 0,
+               prefix: str | None = None) -> list[str]:
+        """Handles (their text) having, for every ``(type, pattern)`` criterion, an indexed
+        value of that type whose data matches the pattern; distinct, ordered by key.
+
+        Types compare ASCII-case-insensitively; in a pattern ``*`` matches any run of
+        characters and everything else is literal, case-sensitively. Only indexed values
+        are found (see :mod:`idnode.storage.index`); a type outside :attr:`index_types`
+        finds nothing. The criterion with an exact pattern or else the longest literal
+        beginning or end drives an index range scan; the others are checked against its
+        candidates, from their own range when that is small, else on the records. A wildcard
+        pattern's matches are all gathered to be ordered by key, so its anchor range may
+        hold at most :attr:`search_scan_limit` entries; a record checked counts as 20.
+
+        :param limit: 1 to 100 000 handles.
+        :param offset: how many matching handles to skip.
+        :param prefix: only handles under this prefix (bare or ``0.NA/`` form, any case).
+        :raises InvalidValue: a bad limit, offset or pattern (a wildcard pattern needs a
+            literal beginning or end of at least 3 characters), or a search that would
+            examine more than :attr:`search_scan_limit` index entries.
+        """
+        self._check_open()
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise InvalidValue(reason=f"search limit must be 1 to {MAX_SEARCH_LIMIT}, "
+                                      f"not {limit}")
+        if offset < 0:
+            raise InvalidValue(reason=f"search offset must not be negative ({offset})")
+        plan = plan_search(criteria)
+        start, stop = ("", None) if prefix is None else prefix_range(normalise_prefix(prefix))
+        if any(criterion.type not in self.index_types for criterion in plan):
+            return []
+        try:
+            with self._reading():
+                found = find(self, self.index_types, self.search_scan_limit, plan[0],
+                             plan[1:], start, stop, offset + limit)
+            return found[offset:]
+        except self.driver_errors as exc:
+            self._fail("searching", exc)
+
+    def count_handles(self, prefix: str) -> int:
+        """How many handles are stored under ``prefix`` (bare or ``0.NA/`` form, any case);
+        one lookup in a counter kept with every create and delete."""
+        self._check_open()
+        bare = normalise_prefix(prefix)
+        try:
+            return self._count_of(bare)
+        except self.driver_errors as exc:
+            self._fail("counting handles", exc)
+
+    def rebuild_index(self) -> None:
+        """Rebuild the reverse index for :attr:`index_types` from the records: a bulk job in
+        transactions of :data:`BATCH_SIZE` handles in key order, progress logged at INFO.
+        Searches during the rebuild may miss handles not reached yet."""
+        self._check_open()
+        try:
+            self._run_index_jobs(restart=True)
+        except self.driver_errors as exc:
+            self._fail("rebuilding the reverse index", exc)
 
     # -- writes -------------------------------------------------------------------------
     def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
@@ -447,14 +435,23 @@ class Store(ABC):
         kept = {value.index for value in values}
         removed = [] if old is None else [i for i in old.indexes() if i not in kept]
         self._put(key, op.handle.text, values, removed)
+        self._reindex(key, () if old is None else old.values, values, removed)
+        if old is None:
+            self._count(_prefix_of(key), 1)
         return self._logged(OP_CREATE, Record(op.handle.text, key, values))
 
     def _delete(self, op: DeleteHandle) -> None:
+        key = op.handle.key
         if op.expect is not None:
-            _check_expected(op, self._load(op.handle.key))
-        if not self._drop(op.handle.key):
+            _check_expected(op, self._load(key))
+        dropped = self._drop(key)
+        if dropped is None:
             raise HandleNotFound(handle=op.handle.text)
-        self._append_txn(time.time(), OP_DELETE, op.handle.key, op.handle.text, ())
+        gone = index_entries(key, dropped, self.index_types)
+        if gone:
+            self._unindex(key, gone)
+        self._count(_prefix_of(key), -1)
+        self._append_txn(time.time(), OP_DELETE, key, op.handle.text, ())
 
     def _add(self, op: AddValues) -> Record:
         old = self._existing(op.handle)
@@ -468,6 +465,7 @@ class Store(ABC):
         merged.update((value.index, value) for value in values)
         self._check_count(len(merged))
         self._put(old.key, None, values, ())
+        self._reindex(old.key, old.values, values, ())
         return self._logged(OP_ADD, Record(old.handle, old.key, _by_index(merged.values())))
 
     def _modify(self, op: ModifyValues) -> Record:
@@ -481,6 +479,7 @@ class Store(ABC):
                                  reason=f"no value at index {_index_list(missing)}")
         merged.update((value.index, value) for value in values)
         self._put(old.key, None, values, ())
+        self._reindex(old.key, old.values, values, ())
         return self._logged(OP_MODIFY, Record(old.handle, old.key, _by_index(merged.values())))
 
     def _remove(self, op: RemoveValues) -> Record:
@@ -495,6 +494,7 @@ class Store(ABC):
             raise ValuesNotFound(handle=old.handle,
                                  reason=f"no value at index {_index_list(missing)}")
         self._put(old.key, None, (), sorted(wanted))
+        self._reindex(old.key, old.values, (), wanted)
         kept = tuple(value for value in old.values if value.index not in wanted)
         return self._logged(OP_REMOVE, Record(old.handle, old.key, kept))
 
@@ -506,6 +506,86 @@ class Store(ABC):
                                  handle=prefix_handle(bare))
         self._append_txn(time.time(), OP_HOME if homed else OP_UNHOME, bare,
                          prefix_handle(bare), ())
+
+    # -- the reverse index --------------------------------------------------------------
+    def _reindex(self, key: str, old: Iterable[HandleValue], values: Sequence[HandleValue],
+                 removed: Iterable[int]) -> None:
+        """Keep the index in step with a ``_put``, inside the same savepoint."""
+        gone, added = index_changes(key, old, values, removed, self.index_types)
+        if gone:
+            self._unindex(key, gone)
+        if added:
+            self._index(key, added)
+
+    def _finish_open(self) -> None:
+        """Run (or help another process finish) any pending back-fill; called by backends
+        at the end of opening. Closes the store when that fails."""
+        try:
+            self._run_index_jobs(restart=False)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, self.driver_errors):
+                self._fail("back-filling the reverse index", exc)
+            raise
+
+    def _run_index_jobs(self, *, restart: bool) -> None:
+        """Run batches of the recorded back-fill until none is left. A new one is started
+        when the index was built for other types than :attr:`index_types`, or ``restart``.
+
+        Every batch is one write transaction that reads the job, indexes the next
+        :data:`BATCH_SIZE` handles and advances the job, so processes opening the same
+        store at once share the work, and a crash loses at most one batch.
+        """
+        done, began, reported = 0, time.monotonic(), time.monotonic()
+        while True:
+            with self._write_lock, self._transaction():
+                job = IndexJob.decode(self._meta(META_JOB))
+                if job is not None and job.types == self.index_types:
+                    restart = False  # a job for these types is a rebuild already under way
+                if job is None:
+                    built = decode_types(self._meta(META_TYPES))
+                    if built == self.index_types and not restart:
+                        return
+                    restart = False
+                    job = IndexJob(self.index_types, counts=False)
+                    self._clear_index()
+                    self._set_meta(META_TYPES, None)
+                    log.info("%s: rebuilding the reverse index for %s", self.url,
+                             ", ".join(sorted(job.types)) or "no types")
+                elif job.types != self.index_types and not job.counts:
+                    log.warning("%s: another process is re-indexing for %s, not %s as "
+                                "configured here", self.url, sorted(job.types),
+                                sorted(self.index_types))
+                    return
+                records = self._load_batch(job.after, BATCH_SIZE)
+                self._backfill(job, records)
+                if len(records) < BATCH_SIZE:
+                    self._set_meta(META_JOB, None)
+                    self._set_meta(META_TYPES, encode_types(job.types))
+                else:
+                    self._set_meta(META_JOB, IndexJob(job.types, job.counts,
+                                                      records[-1].key).encode())
+            done += len(records)
+            now = time.monotonic()
+            if len(records) < BATCH_SIZE:
+                log.info("%s: back-fill done: %d handles in %.1f s", self.url, done,
+                         now - began)
+            elif now - reported >= 5:
+                reported = now
+                log.info("%s: back-fill: %d handles, up to %s", self.url, done,
+                         records[-1].key)
+
+    def _backfill(self, job: IndexJob, records: Sequence[Record]) -> None:
+        counts: dict[str, int] = {}
+        for record in records:
+            entries = index_entries(record.key, record.values, job.types)
+            if entries:
+                self._index(record.key, entries)
+            prefix = _prefix_of(record.key)
+            counts[prefix] = counts.get(prefix, 0) + 1
+        if job.counts:
+            for prefix, count in counts.items():
+                self._count(prefix, count)
 
     # -- helpers ------------------------------------------------------------------------
     def _existing(self, handle: Handle) -> Record:
@@ -546,69 +626,5 @@ class Store(ABC):
     def _fail(self, what: str, exc: Exception) -> NoReturn:
         raise StorageError(reason=f"{what} in {self.url} failed: {exc}") from exc
 
-    # -- the backend contract -----------------------------------------------------------
-    @abstractmethod
-    def _transaction(self) -> AbstractContextManager[None]:
-        """One write transaction: lock, then begin; commit or roll back on exit."""
-
-    @abstractmethod
-    def _savepoint(self) -> AbstractContextManager[None]:
-        """One operation inside the transaction: release, or roll back to it and re-raise."""
-
-    @abstractmethod
-    def _load(self, key: str) -> Record | None:
-        """The record as the current write transaction sees it."""
-
-    @abstractmethod
-    def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int]) -> None:
-        """Ensure the handle row, upsert ``values`` by index, delete ``removed`` indexes."""
-
-    @abstractmethod
-    def _drop(self, key: str) -> bool:
-        """Delete the handle and its values; False when it did not exist."""
-
-    @abstractmethod
-    def _set_homed(self, prefix: str, homed: bool) -> bool:
-        """Add or remove a homed prefix; False when it already was in that state."""
-
-    @abstractmethod
-    def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
-                    values: tuple[HandleValue, ...]) -> None:
-        """Append one entry to the transaction log."""
-
-    @abstractmethod
-    def _get(self, key: str) -> Record | None:
-        """The committed record under ``key``."""
-
-    @abstractmethod
-    def _exists(self, key: str) -> bool:
-        """Whether a committed record exists under ``key``."""
-
-    @abstractmethod
-    def _scan_handles(self, start: str, inclusive: bool, stop: str, limit: int) -> list[str]:
-        """Handle texts with ``start <(=) key < stop``, by key, at most ``limit``."""
-
-    @abstractmethod
-    def _scan_records(self, after: str, limit: int) -> list[Record]:
-        """Records with ``key > after``, by key, at most ``limit``."""
-
-    @abstractmethod
-    def _is_homed(self, prefix: str) -> bool:
-        """Whether the normalised ``prefix`` is homed."""
-
-    @abstractmethod
-    def _homed(self) -> list[str]:
-        """All homed prefixes, sorted."""
-
-    @abstractmethod
-    def _last_txn_id(self) -> int:
-        """The newest log entry's id, 0 when empty."""
-
-    @abstractmethod
-    def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
-        """Log entries with ``id > txn_id``, oldest first, at most ``limit``."""
-
-    @abstractmethod
-    def _close(self) -> None:
-        """Release every connection."""
+def _prefix_of(key: str) -> str:
+    return key.partition("/")[0]

@@ -10,11 +10,18 @@ later with a smaller id.
 
 ``?schema=name`` in the URL puts the tables in that schema (created when missing); the
 parameter is removed before the URL reaches libpq.
+
+The reverse index is two tables whose b-tree primary key is the index, all text
+``COLLATE "C"`` so that range scans follow byte order whatever the database's locale:
+``value_index (type, data, key, idx)`` and ``value_index_rev (type, rdata, key, idx)``.
+``handle_counts (prefix, n)`` counts handles per prefix. A search filters a range of one of
+them with ``LIKE … ESCAPE``, inside one repeatable-read transaction.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -28,19 +35,23 @@ from psycopg_pool import ConnectionPool
 from idnode.errors import ConfigError, StorageError
 from idnode.identifiers.value import HandleValue, encode_values
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
-from idnode.storage.base import (
+from idnode.storage.base import Store
+from idnode.storage.contract import (
+    META_JOB,
     SCHEMA_VERSION,
-    Store,
     check_schema_version,
+    decode_value,
     decode_value_list,
     record_from_rows,
     records_from_rows,
+    upgrade_meta,
 )
+from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import Record, Txn
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "redact_url", "split_url"]
 
-#: Version of the table layout below, kept in ``meta``; a newer schema is refused.
+# The layout of SCHEMA_VERSION, kept in ``meta``; a newer one is refused, an older upgraded.
 
 # First half of the advisory lock key ("idno"); the second half is derived from the schema.
 _LOCK_CLASS = 0x69646E6F
@@ -57,6 +68,15 @@ _DDL = (
     ' op text NOT NULL, key text NOT NULL, handle text NOT NULL, vals bytea NOT NULL)',
     'CREATE TABLE IF NOT EXISTS homed (prefix text COLLATE "C" PRIMARY KEY)',
     'CREATE TABLE IF NOT EXISTS meta (k text PRIMARY KEY, v text NOT NULL)',
+    # Version 2: the reverse index and the per-prefix handle counts.
+    'CREATE TABLE IF NOT EXISTS value_index ('
+    ' type text COLLATE "C" NOT NULL, data text COLLATE "C" NOT NULL,'
+    ' key text COLLATE "C" NOT NULL, idx bigint NOT NULL, PRIMARY KEY (type, data, key, idx))',
+    'CREATE TABLE IF NOT EXISTS value_index_rev ('
+    ' type text COLLATE "C" NOT NULL, rdata text COLLATE "C" NOT NULL,'
+    ' key text COLLATE "C" NOT NULL, idx bigint NOT NULL, PRIMARY KEY (type, rdata, key, idx))',
+    'CREATE TABLE IF NOT EXISTS handle_counts ('
+    ' prefix text COLLATE "C" PRIMARY KEY, n bigint NOT NULL)',
 )
 
 _GET = ("SELECT h.handle, v.wire FROM handles AS h"
@@ -67,6 +87,32 @@ _DUMP = ("SELECT h.key, h.handle, v.wire FROM"
          " (SELECT key, handle FROM handles WHERE key > %s ORDER BY key LIMIT %s) AS h"
          " LEFT JOIN handle_values AS v ON v.key = h.key ORDER BY h.key, v.idx")
 _TXNS = "SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > %s ORDER BY id LIMIT %s"
+# Both deletes run whatever the SELECT reads: one round trip in pipeline mode.
+_DROP = ("WITH v AS (DELETE FROM handle_values WHERE key = %s RETURNING wire),"
+         " h AS (DELETE FROM handles WHERE key = %s RETURNING 1)"
+         " SELECT EXISTS (SELECT 1 FROM h), ARRAY(SELECT wire FROM v)")
+_INDEX = ("INSERT INTO value_index (type, data, key, idx) VALUES (%s, %s, %s, %s)"
+          " ON CONFLICT DO NOTHING",
+          "INSERT INTO value_index_rev (type, rdata, key, idx) VALUES (%s, %s, %s, %s)"
+          " ON CONFLICT DO NOTHING")
+_UNINDEX = ("DELETE FROM value_index WHERE type = %s AND data = %s AND key = %s AND idx = %s",
+            "DELETE FROM value_index_rev"
+            " WHERE type = %s AND rdata = %s AND key = %s AND idx = %s")
+_COUNT = ("INSERT INTO handle_counts (prefix, n) VALUES (%s, %s)"
+          " ON CONFLICT (prefix) DO UPDATE SET n = handle_counts.n + excluded.n")
+_EXACT = ("SELECT i.key, h.handle FROM value_index AS i JOIN handles AS h ON h.key = i.key"
+          " WHERE i.type = %s AND i.data = %s AND i.key {op} %s{stop} ORDER BY i.key LIMIT %s")
+_EXCEEDS = ("SELECT count(*) FROM (SELECT 1 FROM {table} WHERE type = %s AND {column} >= %s"
+            "{high} LIMIT %s) AS r")
+_RANGE = ("SELECT m.key, h.handle FROM (SELECT DISTINCT key FROM {table}"
+          " WHERE type = %s AND {column} >= %s{high} AND {column} LIKE %s ESCAPE '\\'"
+          " AND key >= %s{stop} ORDER BY key LIMIT %s) AS m"
+          " JOIN handles AS h ON h.key = m.key ORDER BY m.key")
+_KEYS = ("SELECT key FROM {table} WHERE type = %s AND {column} >= %s{high}"
+         " AND {column} LIKE %s ESCAPE '\\' AND key >= %s{stop} LIMIT %s")
+_MANY = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
+         " LEFT JOIN handle_values AS v ON v.key = h.key WHERE h.key = ANY(%s)"
+         " ORDER BY h.key, v.idx")
 
 
 def redact_url(url: str) -> str:
@@ -110,20 +156,27 @@ class PostgresStore(Store):
     driver_errors = (psycopg.Error,)
 
     def __init__(self, url: str, *, max_values: int = MAX_VALUES_PER_HANDLE,
-                 pool_size: int = 8, connect_timeout: float = 10.0) -> None:
-        super().__init__(redact_url(url), max_values=max_values)
+                 pool_size: int = 8, connect_timeout: float = 10.0,
+                 index_types: Sequence[str] = DEFAULT_INDEX_TYPES) -> None:
+        super().__init__(redact_url(url), max_values=max_values, index_types=index_types)
         self._conninfo, self._schema = split_url(url)
         self._conn: psycopg.Connection[Any] | None = None  # the write transaction's
+        self._local = threading.local()  # .conn: the connection of a search's snapshot
         self._lock_key = self._init_schema(connect_timeout)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._conninfo, min_size=1, max_size=pool_size, open=False,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout))},
+            # prepare_threshold=None: psycopg forgets its prepared statements on seeing a
+            # ROLLBACK (also ROLLBACK TO SAVEPOINT) and, in pipeline mode, then runs one the
+            # server no longer has; a group with a failing op would abort.
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout)),
+                    "prepare_threshold": None},
             configure=self._configure, name="idnode-store")
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
         except psycopg.Error as exc:
             self._pool.close()
             raise StorageError(reason=f"cannot connect to {self.url}: {exc}") from exc
+        self._finish_open()
 
     # -- opening ------------------------------------------------------------------------
     def _search_path(self) -> sql.Composed:
@@ -157,21 +210,26 @@ class PostgresStore(Store):
                     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                         sql.Identifier(self._schema)))
                     conn.execute(self._search_path())
-                self._check_version(conn)
-                for statement in _DDL:
+                version = self._check_version(conn)
+                for statement in _DDL:  # IF NOT EXISTS: also adds the tables of newer versions
                     conn.execute(statement)
-                conn.execute("INSERT INTO meta (k, v) VALUES ('schema_version', %s)"
-                             " ON CONFLICT (k) DO NOTHING", (str(SCHEMA_VERSION),))
+                meta = upgrade_meta(version, self.index_types, self.url)
+                if META_JOB in meta:  # a back-fill from scratch starts from empty tables
+                    conn.execute("TRUNCATE value_index, value_index_rev, handle_counts")
+                for name, value in meta.items():
+                    conn.execute("INSERT INTO meta (k, v) VALUES (%s, %s)"
+                                 " ON CONFLICT (k) DO UPDATE SET v = excluded.v", (name, value))
         except psycopg.Error as exc:
             raise StorageError(reason=f"cannot open {self.url}: {exc}") from exc
         return lock_key
 
-    def _check_version(self, conn: psycopg.Connection[Any]) -> None:
+    def _check_version(self, conn: psycopg.Connection[Any]) -> int | None:
         row = conn.execute("SELECT to_regclass('meta')").fetchone()
         if row is None or row[0] is None:
-            return
+            return None
         row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
-        check_schema_version(None if row is None else row[0], str(self.url))
+        # No version recorded: taken for the oldest layout and upgraded (from empty tables).
+        return check_schema_version(1 if row is None else row[0], str(self.url))
 
     # -- write contract -----------------------------------------------------------------
     def _transaction(self) -> AbstractContextManager[None]:
@@ -232,14 +290,46 @@ class PostgresStore(Store):
                     " ON CONFLICT (key, idx) DO UPDATE SET wire = excluded.wire",
                     [(key, value.index, value.to_wire()) for value in values])
 
-    def _drop(self, key: str) -> bool:
+    def _drop(self, key: str) -> tuple[HandleValue, ...] | None:
         # RETURNING, not rowcount: in pipeline mode only fetching waits for the result.
-        conn = self._writer()
-        if conn.execute("DELETE FROM handles WHERE key = %s RETURNING 1", (key,)).fetchone() \
-                is None:
-            return False
-        conn.execute("DELETE FROM handle_values WHERE key = %s", (key,))
-        return True
+        row = self._writer().execute(_DROP, (key, key)).fetchone()
+        if row is None or not row[0]:
+            return None
+        return tuple(decode_value(key, wire) for wire in row[1])
+
+    def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
+        self._write_entries(_INDEX, key, entries)
+
+    def _unindex(self, key: str, entries: Sequence[IndexEntry]) -> None:
+        self._write_entries(_UNINDEX, key, entries)
+
+    def _write_entries(self, statements: tuple[str, str], key: str,
+                       entries: Sequence[IndexEntry]) -> None:
+        forward, reverse = statements
+        with self._writer().cursor() as cursor:
+            cursor.executemany(forward, [(t, data, key, idx) for t, data, idx in entries])
+            cursor.executemany(reverse, [(t, data[::-1], key, idx) for t, data, idx in entries])
+
+    def _count(self, prefix: str, delta: int) -> None:
+        self._writer().execute(_COUNT, (prefix, delta))
+
+    def _meta(self, name: str) -> str | None:
+        row = self._writer().execute("SELECT v FROM meta WHERE k = %s", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._writer().execute("DELETE FROM meta WHERE k = %s", (name,))
+        else:
+            self._writer().execute("INSERT INTO meta (k, v) VALUES (%s, %s)"
+                                   " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                                   (name, value))
+
+    def _clear_index(self) -> None:
+        self._writer().execute("TRUNCATE value_index, value_index_rev")
+
+    def _load_batch(self, after: str, limit: int) -> list[Record]:
+        return records_from_rows(self._writer().execute(_DUMP, (after, limit)).fetchall())
 
     def _set_homed(self, prefix: str, homed: bool) -> bool:
         statement = ("INSERT INTO homed (prefix) VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1"
@@ -254,6 +344,9 @@ class PostgresStore(Store):
 
     # -- read contract ------------------------------------------------------------------
     def _fetch(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        current: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if current is not None:
+            return current.execute(statement, params).fetchall()
         with self._pool.connection() as conn:
             return conn.execute(statement, params).fetchall()
 
@@ -285,6 +378,65 @@ class PostgresStore(Store):
         return [Txn(row[0], row[1], row[2], row[3], row[4],
                     decode_value_list(row[3], bytes(row[5]))) for row in rows]
 
+    def _count_of(self, prefix: str) -> int:
+        rows = self._fetch("SELECT n FROM handle_counts WHERE prefix = %s", (prefix,))
+        return int(rows[0][0]) if rows else 0
+
+    # -- searches -----------------------------------------------------------------------
+    def _reading(self) -> AbstractContextManager[None]:
+        return self._reading_cm()
+
+    @contextmanager
+    def _reading_cm(self) -> Iterator[None]:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    def _exact_keys(self, type_: str, data: str, start: str, inclusive: bool,
+                    stop: str | None, limit: int) -> list[tuple[str, str]]:
+        statement = _EXACT.format(op=">=" if inclusive else ">",
+                                  stop="" if stop is None else " AND i.key < %s")
+        rows = self._fetch(statement, (type_, data, start, *_opt(stop), limit))
+        return [(row[0], row[1]) for row in rows]
+
+    def _range_exceeds(self, criterion: Criterion, cap: int) -> bool:
+        table, column = _side(criterion)
+        statement = _EXCEEDS.format(table=table, column=column,
+                                    high=_bound(column, criterion.high))
+        rows = self._fetch(statement, (criterion.type, criterion.low, *_opt(criterion.high),
+                                       cap + 1))
+        return int(rows[0][0]) > cap
+
+    def _range_keys(self, criterion: Criterion, start: str, stop: str | None,
+                    limit: int) -> list[tuple[str, str]]:
+        table, column = _side(criterion)
+        statement = _RANGE.format(table=table, column=column,
+                                  high=_bound(column, criterion.high),
+                                  stop="" if stop is None else " AND key < %s")
+        rows = self._fetch(statement, (criterion.type, criterion.low, *_opt(criterion.high),
+                                       criterion.like(), start, *_opt(stop), limit))
+        return [(row[0], row[1]) for row in rows]
+
+    def _range_key_set(self, criterion: Criterion, start: str, stop: str | None,
+                       limit: int) -> set[str]:
+        table, column = _side(criterion)
+        statement = _KEYS.format(table=table, column=column,
+                                 high=_bound(column, criterion.high),
+                                 stop="" if stop is None else " AND key < %s")
+        rows = self._fetch(statement, (criterion.type, criterion.low, *_opt(criterion.high),
+                                       criterion.like(), start, *_opt(stop), limit))
+        return {row[0] for row in rows}
+
+    def _get_many(self, keys: Sequence[str]) -> dict[str, Record]:
+        if not keys:
+            return {}
+        rows = self._fetch(_MANY, (list(keys),))
+        return {record.key: record for record in records_from_rows(rows)}
+
     def _close(self) -> None:
         self._pool.close()
 
@@ -293,3 +445,16 @@ def _lock_key(schema: str) -> int:
     """A signed 32-bit number naming ``schema``'s write lock."""
     crc = zlib.crc32(schema.encode("utf-8"))
     return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def _side(criterion: Criterion) -> tuple[str, str]:
+    """The table and column ``criterion`` is scanned on."""
+    return ("value_index_rev", "rdata") if criterion.reverse else ("value_index", "data")
+
+
+def _bound(column: str, high: str | None) -> str:
+    return "" if high is None else f" AND {column} < %s"
+
+
+def _opt(value: str | None) -> tuple[str, ...]:
+    return () if value is None else (value,)

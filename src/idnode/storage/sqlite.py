@@ -9,6 +9,10 @@
 - Reads use one connection per thread, so readers never share a connection.
 - Tables are ``WITHOUT ROWID`` and keyed by what they are looked up by; each value is kept
   in its wire form, ready to be sent.
+- The reverse index is two such tables whose primary key is the index:
+  ``value_index (type, data, key, idx)`` and ``value_index_rev (type, rdata, key, idx)``
+  (``rdata``: the data reversed). ``handle_counts (prefix, n)`` counts handles per prefix.
+  Searches filter a range of one of them with ``GLOB``, inside one read transaction.
 """
 
 from __future__ import annotations
@@ -23,19 +27,23 @@ from contextlib import AbstractContextManager, contextmanager
 from idnode.errors import ConfigError, StorageError
 from idnode.identifiers.value import HandleValue, encode_values
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
-from idnode.storage.base import (
+from idnode.storage.base import Store
+from idnode.storage.contract import (
+    META_JOB,
     SCHEMA_VERSION,
-    Store,
     check_schema_version,
+    decode_value,
     decode_value_list,
     record_from_rows,
     records_from_rows,
+    upgrade_meta,
 )
+from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import Record, Txn
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
 
-#: Version of the table layout below, kept in ``meta``; a newer file is refused.
+# The layout of SCHEMA_VERSION, kept in ``meta``; a newer file is refused, an older upgraded.
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS handles ("
@@ -49,6 +57,15 @@ _DDL = (
     " key TEXT NOT NULL, handle TEXT NOT NULL, vals BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS homed (prefix TEXT PRIMARY KEY) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID",
+    # Version 2: the reverse index and the per-prefix handle counts.
+    "CREATE TABLE IF NOT EXISTS value_index ("
+    " type TEXT NOT NULL, data TEXT NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL,"
+    " PRIMARY KEY (type, data, key, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS value_index_rev ("
+    " type TEXT NOT NULL, rdata TEXT NOT NULL, key TEXT NOT NULL, idx INTEGER NOT NULL,"
+    " PRIMARY KEY (type, rdata, key, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS handle_counts ("
+    " prefix TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
 )
 
 _GET = ("SELECT h.handle, v.wire FROM handles AS h"
@@ -60,6 +77,27 @@ _DUMP = ("SELECT h.key, h.handle, v.wire FROM"
          " (SELECT key, handle FROM handles WHERE key > ? ORDER BY key LIMIT ?) AS h"
          " LEFT JOIN handle_values AS v ON v.key = h.key ORDER BY h.key, v.idx")
 _TXNS = ("SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > ? ORDER BY id LIMIT ?")
+_INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?, ?, ?)",
+          "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
+_UNINDEX = ("DELETE FROM value_index WHERE type = ? AND data = ? AND key = ? AND idx = ?",
+            "DELETE FROM value_index_rev WHERE type = ? AND rdata = ? AND key = ? AND idx = ?")
+_COUNT = ("INSERT INTO handle_counts (prefix, n) VALUES (?, ?)"
+          " ON CONFLICT (prefix) DO UPDATE SET n = n + excluded.n")
+# The exact-match page: one range of value_index's key, already in key order.
+_EXACT = ("SELECT i.key, h.handle FROM value_index AS i JOIN handles AS h ON h.key = i.key"
+          " WHERE i.type = ? AND i.data = ? AND i.key {op} ?{stop} ORDER BY i.key LIMIT ?")
+# At most ``cap`` + 1 entries of a range are counted: a bounded walk of the index.
+_EXCEEDS = ("SELECT count(*) FROM (SELECT 1 FROM {table} WHERE type = ? AND {column} >= ?"
+            "{high} LIMIT ?)")
+# A wildcard match: the range, filtered by GLOB, then ordered by key (bounded by the caller).
+_RANGE = ("SELECT m.key, h.handle FROM (SELECT DISTINCT key FROM {table}"
+          " WHERE type = ? AND {column} >= ?{high} AND {column} GLOB ? AND key >= ?{stop}"
+          " ORDER BY key LIMIT ?) AS m JOIN handles AS h ON h.key = m.key ORDER BY m.key")
+_KEYS = ("SELECT key FROM {table} WHERE type = ? AND {column} >= ?{high} AND {column} GLOB ?"
+         " AND key >= ?{stop} LIMIT ?")
+_MANY = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
+         " LEFT JOIN handle_values AS v ON v.key = h.key WHERE h.key IN ({marks})"
+         " ORDER BY h.key, v.idx")
 _SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
 
 
@@ -104,11 +142,13 @@ class SQLiteStore(Store):
     driver_errors = (sqlite3.Error,)
 
     def __init__(self, path: str, *, max_values: int = MAX_VALUES_PER_HANDLE,
-                 sync: str = "full", busy_timeout: float = 10.0) -> None:
+                 sync: str = "full", busy_timeout: float = 10.0,
+                 index_types: Sequence[str] = DEFAULT_INDEX_TYPES) -> None:
         if sync not in _SYNC_MODES:
             raise ConfigError(key="sync", reason=f"{sync!r} is neither 'full' nor 'normal'")
         self.path = os.path.abspath(path)
-        super().__init__(f"sqlite://{self.path}", max_values=max_values)
+        super().__init__(f"sqlite://{self.path}", max_values=max_values,
+                         index_types=index_types)
         self._sync = _SYNC_MODES[sync]
         self._busy_timeout = busy_timeout
         self._local = threading.local()
@@ -124,6 +164,7 @@ class SQLiteStore(Store):
         except BaseException:
             self._writer.close()
             raise
+        self._finish_open()
 
     # -- opening ------------------------------------------------------------------------
     def _create_file(self) -> None:
@@ -161,11 +202,16 @@ class SQLiteStore(Store):
                 raise StorageError(reason=f"{self.path}: cannot switch to WAL (mode {mode})")
             writer.execute("BEGIN IMMEDIATE")
             try:
-                self._check_version(writer)
-                for statement in _DDL:
+                version = self._check_version(writer)
+                for statement in _DDL:  # IF NOT EXISTS: also adds the tables of newer versions
                     writer.execute(statement)
-                writer.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema_version', ?)",
-                               (str(SCHEMA_VERSION),))
+                meta = upgrade_meta(version, self.index_types, self.path)
+                if META_JOB in meta:  # a back-fill from scratch starts from empty tables
+                    for table in ("value_index", "value_index_rev", "handle_counts"):
+                        writer.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+                for name, value in meta.items():
+                    writer.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+                                   (name, value))
                 writer.execute("COMMIT")
             except BaseException:
                 writer.execute("ROLLBACK")
@@ -173,13 +219,14 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StorageError(reason=f"cannot open {self.path}: {exc}") from exc
 
-    def _check_version(self, conn: sqlite3.Connection) -> None:
+    def _check_version(self, conn: sqlite3.Connection) -> int | None:
         has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
                                 " AND name = 'meta'").fetchone()
         if has_meta is None:
-            return
+            return None
         row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
-        check_schema_version(None if row is None else row[0], str(self.path))
+        # No version recorded: taken for the oldest layout and upgraded (from empty tables).
+        return check_schema_version(1 if row is None else row[0], str(self.path))
 
     def _reader(self) -> sqlite3.Connection:
         holder: _Reader | None = getattr(self._local, "reader", None)
@@ -254,12 +301,48 @@ class SQLiteStore(Store):
                                " VALUES (?, ?, ?)",
                                [(key, value.index, value.to_wire()) for value in values])
 
-    def _drop(self, key: str) -> bool:
+    def _drop(self, key: str) -> tuple[HandleValue, ...] | None:
         writer = self._writer
         if writer.execute("DELETE FROM handles WHERE key = ?", (key,)).rowcount == 0:
-            return False
-        writer.execute("DELETE FROM handle_values WHERE key = ?", (key,))
-        return True
+            return None
+        rows = writer.execute("DELETE FROM handle_values WHERE key = ? RETURNING wire",
+                              (key,)).fetchall()
+        return tuple(decode_value(key, row[0]) for row in rows)
+
+    def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
+        self._write_entries(_INDEX, key, entries)
+
+    def _unindex(self, key: str, entries: Sequence[IndexEntry]) -> None:
+        self._write_entries(_UNINDEX, key, entries)
+
+    def _write_entries(self, statements: tuple[str, str], key: str,
+                       entries: Sequence[IndexEntry]) -> None:
+        forward, reverse = statements
+        self._writer.executemany(forward, [(t, data, key, idx) for t, data, idx in entries])
+        self._writer.executemany(reverse,
+                                 [(t, data[::-1], key, idx) for t, data, idx in entries])
+
+    def _count(self, prefix: str, delta: int) -> None:
+        self._writer.execute(_COUNT, (prefix, delta))
+
+    def _meta(self, name: str) -> str | None:
+        row = self._writer.execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._writer.execute("DELETE FROM meta WHERE k = ?", (name,))
+        else:
+            self._writer.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+                                 (name, value))
+
+    def _clear_index(self) -> None:
+        # No WHERE: SQLite frees the pages without visiting the rows.
+        self._writer.execute("DELETE FROM value_index")
+        self._writer.execute("DELETE FROM value_index_rev")
+
+    def _load_batch(self, after: str, limit: int) -> list[Record]:
+        return records_from_rows(self._writer.execute(_DUMP, (after, limit)).fetchall())
 
     def _set_homed(self, prefix: str, homed: bool) -> bool:
         statement = ("INSERT OR IGNORE INTO homed (prefix) VALUES (?)" if homed
@@ -308,6 +391,67 @@ class SQLiteStore(Store):
         return [Txn(row[0], row[1], row[2], row[3], row[4], decode_value_list(row[3], row[5]))
                 for row in rows]
 
+    def _count_of(self, prefix: str) -> int:
+        row = self._reader().execute("SELECT n FROM handle_counts WHERE prefix = ?",
+                                     (prefix,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    # -- searches -----------------------------------------------------------------------
+    def _reading(self) -> AbstractContextManager[None]:
+        return self._reading_cm()
+
+    @contextmanager
+    def _reading_cm(self) -> Iterator[None]:
+        # One read transaction: in WAL mode, every statement in it sees the same snapshot.
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _exact_keys(self, type_: str, data: str, start: str, inclusive: bool,
+                    stop: str | None, limit: int) -> list[tuple[str, str]]:
+        statement = _EXACT.format(op=">=" if inclusive else ">",
+                                  stop="" if stop is None else " AND i.key < ?")
+        params = (type_, data, start, *(() if stop is None else (stop,)), limit)
+        return [(row[0], row[1]) for row in self._reader().execute(statement, params)]
+
+    def _range_exceeds(self, criterion: Criterion, cap: int) -> bool:
+        table, column = _side(criterion)
+        statement = _EXCEEDS.format(table=table, column=column,
+                                    high=_bound(column, criterion.high))
+        params = (criterion.type, criterion.low, *_opt(criterion.high), cap + 1)
+        return int(self._reader().execute(statement, params).fetchone()[0]) > cap
+
+    def _range_keys(self, criterion: Criterion, start: str, stop: str | None,
+                    limit: int) -> list[tuple[str, str]]:
+        table, column = _side(criterion)
+        statement = _RANGE.format(table=table, column=column,
+                                  high=_bound(column, criterion.high),
+                                  stop="" if stop is None else " AND key < ?")
+        params = (criterion.type, criterion.low, *_opt(criterion.high), criterion.glob(),
+                  start, *_opt(stop), limit)
+        return [(row[0], row[1]) for row in self._reader().execute(statement, params)]
+
+    def _range_key_set(self, criterion: Criterion, start: str, stop: str | None,
+                       limit: int) -> set[str]:
+        table, column = _side(criterion)
+        statement = _KEYS.format(table=table, column=column,
+                                 high=_bound(column, criterion.high),
+                                 stop="" if stop is None else " AND key < ?")
+        params = (criterion.type, criterion.low, *_opt(criterion.high), criterion.glob(),
+                  start, *_opt(stop), limit)
+        return {row[0] for row in self._reader().execute(statement, params)}
+
+    def _get_many(self, keys: Sequence[str]) -> dict[str, Record]:
+        if not keys:
+            return {}
+        statement = _MANY.format(marks=", ".join("?" * len(keys)))
+        rows = self._reader().execute(statement, tuple(keys)).fetchall()
+        return {record.key: record for record in records_from_rows(rows)}
+
     def _close(self) -> None:
         with self._readers_lock:
             readers = list(self._readers)
@@ -316,3 +460,15 @@ class SQLiteStore(Store):
             holder.conn.close()
         self._writer.close()
 
+
+def _side(criterion: Criterion) -> tuple[str, str]:
+    """The table and column ``criterion`` is scanned on."""
+    return ("value_index_rev", "rdata") if criterion.reverse else ("value_index", "data")
+
+
+def _bound(column: str, high: str | None) -> str:
+    return "" if high is None else f" AND {column} < ?"
+
+
+def _opt(value: str | None) -> tuple[str, ...]:
+    return () if value is None else (value,)

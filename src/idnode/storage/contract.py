@@ -1,0 +1,288 @@
+"""What a storage backend implements, and the helpers backends share.
+
+:class:`~idnode.storage.base.Store` writes the public API once over the low-level methods
+of :class:`Backend`; a backend (memory, SQLite, PostgreSQL) implements only these, and none
+of them decides anything about handles.
+
+Write contract (called with the store's write lock held, inside ``_transaction()``):
+
+- ``_transaction()``: a context manager around one database transaction. It takes whatever
+  cross-process write lock the backend needs *first*, so transaction ids are assigned in
+  commit order; it commits on a normal exit and rolls back on an exception.
+- ``_savepoint()``: a context manager around one operation; releases on a normal exit and
+  rolls back to the savepoint on an exception (which it re-raises).
+- ``_load(key)``: the record as the current transaction sees it.
+- ``_put(key, handle, values, removed)``: make sure the handle row exists (``handle`` is
+  ``None`` when it exists and keeps its text), upsert ``values`` by index and delete the
+  values at ``removed``.
+- ``_drop(key)``: delete the handle and its values; return the values (``None`` when there
+  was no handle).
+- ``_index(key, entries)`` / ``_unindex(key, entries)``: add or remove reverse-index entries
+  (:mod:`.index`); ``_count(prefix, delta)``: adjust a per-prefix handle count. The store
+  calls them right after ``_put``/``_drop``, in the same savepoint, so the index and the
+  counts commit or roll back with the data.
+- ``_set_homed(prefix, homed)``: add or remove a homed prefix; False when nothing changed.
+- ``_append_txn(timestamp, op, key, handle, values)``: append one log entry.
+- For the back-fill job: ``_meta``, ``_set_meta``, ``_clear_index`` and ``_load_batch``.
+
+Read contract (any thread, outside write transactions): ``_get``, ``_exists``,
+``_scan_handles``, ``_scan_records``, ``_is_homed``, ``_homed``, ``_last_txn_id``,
+``_txns_after``, ``_count_of``, ``_close``; and for searches, inside ``_reading()`` (one
+snapshot), ``_exact_keys``, ``_range_exceeds``, ``_range_keys``, ``_range_key_set`` and
+``_get_many``. Backends
+list their driver's exception classes in ``driver_errors``; the store turns those into
+:class:`~idnode.errors.StorageError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from idnode.errors import ProtocolError, StorageError
+from idnode.identifiers.value import HandleValue, decode_values
+from idnode.protocol.wire import Parser
+from idnode.storage.index import Criterion, IndexEntry, IndexJob, encode_types
+from idnode.storage.ops import Record, Txn
+
+__all__ = [
+    "BATCH_SIZE",
+    "META_JOB",
+    "META_TYPES",
+    "SCHEMA_VERSION",
+    "Backend",
+    "check_schema_version",
+    "decode_value",
+    "decode_value_list",
+    "record_from_rows",
+    "records_from_rows",
+    "upgrade_meta",
+]
+
+log = logging.getLogger("idnode.storage")
+
+# A generous bound for decoding stored value lists; the real limit is checked on write.
+_DECODE_LIMIT = 1 << 20
+
+
+#: The storage schema this idnode writes; both SQL backends record it in ``meta``.
+#: 1: handles, values, log, homed prefixes. 2: + the reverse index and per-prefix counts.
+SCHEMA_VERSION = 2
+#: ``meta`` keys: the types the reverse index is complete for (JSON list; absent while a
+#: back-fill runs), and the back-fill in progress (:class:`~.index.IndexJob`).
+META_TYPES = "index_types"
+META_JOB = "index_job"
+#: Handles per transaction of a back-fill.
+BATCH_SIZE = 4000
+
+
+def check_schema_version(stored: object | None, where: str) -> int | None:
+    """The schema version of a store (``stored`` is ``meta.schema_version``; ``None`` for a
+    new store). Older versions are upgraded on open (:func:`upgrade_meta`).
+
+    :raises StorageError: written by a newer idnode, or unreadable.
+    """
+    if stored is None:
+        return None
+    try:
+        version = int(str(stored))
+    except ValueError:
+        raise StorageError(reason=f"{where}: unreadable schema version {stored!r}") from None
+    if version > SCHEMA_VERSION:
+        raise StorageError(reason=f"{where} has schema version {version}, newer than "
+                                  f"{SCHEMA_VERSION} understood by this idnode; upgrade")
+    return version
+
+
+def upgrade_meta(version: int | None, types: frozenset[str], where: str) -> dict[str, str]:
+    """The ``meta`` rows to write, once the tables exist, when opening a store at schema
+    ``version`` (``None``: a new store) for the indexed ``types``.
+
+    Version 1 → 2: the reverse index and the handle counts start empty and a back-fill job is
+    recorded; :meth:`Store._finish_open` runs it in batches, resumably.
+    """
+    if version is None:
+        return {"schema_version": str(SCHEMA_VERSION), META_TYPES: encode_types(types)}
+    if version >= SCHEMA_VERSION:
+        return {}
+    log.info("%s: upgrading the storage schema from version %d to %d; the reverse index and "
+             "the handle counts will be back-filled", where, version, SCHEMA_VERSION)
+    return {"schema_version": str(SCHEMA_VERSION),
+            META_JOB: IndexJob(types, counts=True).encode()}
+
+
+def decode_value(key: str, wire: bytes) -> HandleValue:
+    """One stored value; corrupt bytes are a :class:`StorageError`, not a protocol error."""
+    try:
+        return HandleValue.from_wire(bytes(wire))
+    except ProtocolError as exc:
+        raise StorageError(reason=f"corrupt value stored for {key!r}: {exc}") from exc
+
+
+def decode_value_list(key: str, blob: bytes) -> tuple[HandleValue, ...]:
+    """A value list stored with :func:`~idnode.identifiers.value.encode_values`."""
+    try:
+        parser = Parser(blob, "stored values")
+        values = decode_values(parser, _DECODE_LIMIT)
+        parser.expect_end()
+    except ProtocolError as exc:
+        raise StorageError(reason=f"corrupt value list stored for {key!r}: {exc}") from exc
+    return values
+
+
+def record_from_rows(key: str, rows: Sequence[Sequence[Any]]) -> Record | None:
+    """A record from the ``(handle, wire)`` rows of a handles-to-values LEFT JOIN.
+
+    No rows means no record; a handle without values gives one row whose wire is NULL.
+    """
+    if not rows:
+        return None
+    values = tuple(decode_value(key, row[1]) for row in rows if row[1] is not None)
+    return Record(rows[0][0], key, values)
+
+
+def records_from_rows(rows: Sequence[Sequence[Any]]) -> list[Record]:
+    """Records from ``(key, handle, wire)`` join rows ordered by key, then index."""
+    records = []
+    for key, group in itertools.groupby(rows, key=lambda row: str(row[0])):
+        chunk = list(group)
+        values = tuple(decode_value(key, row[2]) for row in chunk if row[2] is not None)
+        records.append(Record(chunk[0][1], key, values))
+    return records
+
+
+class Backend(ABC):
+    """The low-level methods every backend implements (see the module docstring)."""
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[None]:
+        """One write transaction: lock, then begin; commit or roll back on exit."""
+
+    @abstractmethod
+    def _savepoint(self) -> AbstractContextManager[None]:
+        """One operation inside the transaction: release, or roll back to it and re-raise."""
+
+    @abstractmethod
+    def _load(self, key: str) -> Record | None:
+        """The record as the current write transaction sees it."""
+
+    @abstractmethod
+    def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
+             removed: Sequence[int]) -> None:
+        """Ensure the handle row, upsert ``values`` by index, delete ``removed`` indexes."""
+
+    @abstractmethod
+    def _drop(self, key: str) -> tuple[HandleValue, ...] | None:
+        """Delete the handle and its values; the values, or None when it did not exist."""
+
+    @abstractmethod
+    def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
+        """Add index entries of ``key`` (ignoring ones already present)."""
+
+    @abstractmethod
+    def _unindex(self, key: str, entries: Sequence[IndexEntry]) -> None:
+        """Remove index entries of ``key`` (ignoring missing ones)."""
+
+    @abstractmethod
+    def _count(self, prefix: str, delta: int) -> None:
+        """Add ``delta`` to the handle count of ``prefix``."""
+
+    @abstractmethod
+    def _meta(self, name: str) -> str | None:
+        """A ``meta`` row as the write transaction sees it."""
+
+    @abstractmethod
+    def _set_meta(self, name: str, value: str | None) -> None:
+        """Write (``None``: delete) a ``meta`` row."""
+
+    @abstractmethod
+    def _clear_index(self) -> None:
+        """Empty the reverse index."""
+
+    @abstractmethod
+    def _load_batch(self, after: str, limit: int) -> list[Record]:
+        """Records with ``key > after``, by key, as the write transaction sees them."""
+
+    @abstractmethod
+    def _set_homed(self, prefix: str, homed: bool) -> bool:
+        """Add or remove a homed prefix; False when it already was in that state."""
+
+    @abstractmethod
+    def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
+                    values: tuple[HandleValue, ...]) -> None:
+        """Append one entry to the transaction log."""
+
+    @abstractmethod
+    def _get(self, key: str) -> Record | None:
+        """The committed record under ``key``."""
+
+    @abstractmethod
+    def _exists(self, key: str) -> bool:
+        """Whether a committed record exists under ``key``."""
+
+    @abstractmethod
+    def _scan_handles(self, start: str, inclusive: bool, stop: str, limit: int) -> list[str]:
+        """Handle texts with ``start <(=) key < stop``, by key, at most ``limit``."""
+
+    @abstractmethod
+    def _scan_records(self, after: str, limit: int) -> list[Record]:
+        """Records with ``key > after``, by key, at most ``limit``."""
+
+    @abstractmethod
+    def _is_homed(self, prefix: str) -> bool:
+        """Whether the normalised ``prefix`` is homed."""
+
+    @abstractmethod
+    def _homed(self) -> list[str]:
+        """All homed prefixes, sorted."""
+
+    @abstractmethod
+    def _last_txn_id(self) -> int:
+        """The newest log entry's id, 0 when empty."""
+
+    @abstractmethod
+    def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
+        """Log entries with ``id > txn_id``, oldest first, at most ``limit``."""
+
+    @abstractmethod
+    def _reading(self) -> AbstractContextManager[None]:
+        """One consistent snapshot for the reads made inside it (by this thread)."""
+
+    @abstractmethod
+    def _exact_keys(self, type_: str, data: str, start: str, inclusive: bool,
+                    stop: str | None, limit: int) -> list[tuple[str, str]]:
+        """(key, handle) of entries ``(type_, data)`` with ``start <(=) key < stop``, by
+        key (a key repeats when several of its values match), at most ``limit`` rows."""
+
+    @abstractmethod
+    def _range_exceeds(self, criterion: Criterion, cap: int) -> bool:
+        """Whether more than ``cap`` entries lie in ``criterion``'s scan range."""
+
+    @abstractmethod
+    def _range_keys(self, criterion: Criterion, start: str, stop: str | None,
+                    limit: int) -> list[tuple[str, str]]:
+        """(key, handle) of the handles with an entry in ``criterion``'s scan range that
+        matches its pattern and ``start <= key < stop``; distinct, by key, at most
+        ``limit``."""
+
+    @abstractmethod
+    def _range_key_set(self, criterion: Criterion, start: str, stop: str | None,
+                       limit: int) -> set[str]:
+        """The keys of the first ``limit`` entries in ``criterion``'s scan range that match
+        its pattern and have ``start <= key < stop``."""
+
+    @abstractmethod
+    def _get_many(self, keys: Sequence[str]) -> dict[str, Record]:
+        """The committed records of ``keys`` (missing ones left out)."""
+
+    @abstractmethod
+    def _count_of(self, prefix: str) -> int:
+        """The handle count of the normalised ``prefix``."""
+
+    @abstractmethod
+    def _close(self) -> None:
+        """Release every connection."""

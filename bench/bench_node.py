@@ -116,6 +116,8 @@ class Node:
     proc: subprocess.Popen[str]
     udp: tuple[str, int] = (HOST, 0)
     tcp: tuple[str, int] = (HOST, 0)
+    http: tuple[str, int] = (HOST, 0)
+    https: tuple[str, int] = (HOST, 0)
     pids: list[int] = field(default_factory=list)
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=200))
 
@@ -139,7 +141,7 @@ class Node:
             if line is None:
                 _stop(proc)
                 raise RuntimeError("idnode serve did not start:\n" + "".join(node.lines))
-            if m := re.match(r"listening (udp|tcp) (\S+):(\d+)", line):
+            if m := re.match(r"listening (udp|tcp|http|https) (\S+):(\d+)", line):
                 setattr(node, m.group(1), (m.group(2), int(m.group(3))))
             if line.startswith("ready"):
                 break
@@ -167,12 +169,13 @@ class Node:
         return code
 
 
-def make_home(base: Path, handles: int, access_log: str) -> tuple[Path, float]:
+def make_home(base: Path, handles: int, access_log: str, *, http: str = "off",
+              https: str = "off") -> tuple[Path, float]:
     """``idnode init`` + preload; returns the home and the preload rate (records/s)."""
     home = base / "node"
     out = subprocess.run(
         [sys.executable, "-m", "idnode", "init", str(home), "--prefix", PREFIX,
-         "--udp", f"{HOST}:0", "--tcp", f"{HOST}:0", "--http", "off",
+         "--udp", f"{HOST}:0", "--tcp", f"{HOST}:0", "--http", http, "--https", https,
          "--admin-secret", SECRET, "--key-bits", "2048"],
         capture_output=True, text=True, timeout=120, check=False)
     if out.returncode != 0:

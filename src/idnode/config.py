@@ -17,7 +17,8 @@ from typing import Any
 
 from idnode.errors import ConfigError
 
-__all__ = ["CONFIG_NAME", "Address", "NodeConfig", "load_config", "parse_address", "render_config"]
+__all__ = ["CONFIG_NAME", "Address", "HttpConfig", "NodeConfig", "load_config", "parse_address",
+           "render_config"]
 
 CONFIG_NAME = "config.toml"
 
@@ -76,6 +77,21 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """The ``[http]`` section: TLS, credentials and limits of the web face."""
+
+    tls_certificate: Path | None = None
+    tls_private_key: Path | None = None
+    request_client_certificates: bool = True
+    allow_credentials_over_http: bool = False
+    max_body_bytes: int = 4 * 1024 * 1024
+    idle_timeout: float = 60.0
+    max_connections: int = 10_000
+    search_requires_auth: bool = True
+    session_lifetime: int = 86_400
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """Validated node configuration. Paths are absolute (resolved against the node home)."""
 
@@ -87,7 +103,10 @@ class NodeConfig:
     udp: Address | None = Address("127.0.0.1", 2641)
     tcp: Address | None = Address("127.0.0.1", 2641)
     http: Address | None = Address("127.0.0.1", 8000)
+    https: Address | None = None
+    web: HttpConfig = field(default_factory=HttpConfig)
     storage_url: str = ""
+    reverse_index_types: tuple[str, ...] = ("URL", "CHECKSUM")
     storage_sync: str = "full"
     server_key: Path = Path()
     access_log: str = "-"
@@ -150,6 +169,12 @@ def _str_list(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key=key, reason=f"expected true or false, got {value!r}")
+    return value
+
+
 def _listener(key: str, value: Any) -> Address | None:
     text = _str(key, value)
     return None if text == "off" else parse_address(text, key)
@@ -174,8 +199,14 @@ _LIMIT_CHECKS: dict[str, _Checker] = {
 _SECTIONS: dict[str, dict[str, _Checker]] = {
     "node": {"prefixes": _str_list, "server_admins": _str_list,
              "server_id": _int(1, 2**31 - 1), "workers": _int(1, 64)},
-    "listen": {"udp": _listener, "tcp": _listener, "http": _listener},
-    "storage": {"url": _str, "sync": _choice("full", "normal")},
+    "listen": {"udp": _listener, "tcp": _listener, "http": _listener, "https": _listener},
+    "storage": {"url": _str, "sync": _choice("full", "normal"),
+                "reverse_index_types": _str_list},
+    "http": {"tls_certificate": _str, "tls_private_key": _str,
+             "request_client_certificates": _bool, "allow_credentials_over_http": _bool,
+             "max_body_bytes": _int(1024, 1024 * 1024 * 1024),
+             "idle_timeout": _float(1, 86_400), "max_connections": _int(1, 1_000_000),
+             "search_requires_auth": _bool, "session_lifetime": _int(60, 30 * 86_400)},
     "keys": {"server_private_key": _str},
     "log": {"access_log": _str, "level": _choice("debug", "info", "warning", "error")},
     "cache": {"max_handles": _int(0, 100_000_000)},
@@ -229,6 +260,7 @@ def load_config(home: Path) -> NodeConfig:
     if "server_private_key" not in keys:
         raise ConfigError(key="keys.server_private_key", reason="required")
     log = conf.get("log", {})
+    web = _web_config(home, conf.get("http", {}), listen)
     return NodeConfig(
         home=home,
         prefixes=prefixes,
@@ -238,7 +270,10 @@ def load_config(home: Path) -> NodeConfig:
         udp=listen.get("udp", Address("127.0.0.1", 2641)),
         tcp=listen.get("tcp", Address("127.0.0.1", 2641)),
         http=listen.get("http", Address("127.0.0.1", 8000)),
+        https=listen.get("https"),
+        web=web,
         storage_url=_storage_url(home, storage["url"]),
+        reverse_index_types=storage.get("reverse_index_types", ("URL", "CHECKSUM")),
         storage_sync=storage.get("sync", "full"),
         server_key=_path(home, keys["server_private_key"]),
         access_log=log.get("access_log", "-"),
@@ -246,6 +281,23 @@ def load_config(home: Path) -> NodeConfig:
         cache_max_handles=conf.get("cache", {}).get("max_handles", 100_000),
         limits=Limits(**conf.get("limits", {})),
     )
+
+
+def _web_config(home: Path, http: dict[str, Any], listen: dict[str, Any]) -> HttpConfig:
+    cert, key = http.get("tls_certificate"), http.get("tls_private_key")
+    if listen.get("https") is not None and (cert is None or key is None):
+        raise ConfigError(key="http.tls_certificate", reason="listen.https needs "
+                          "http.tls_certificate and http.tls_private_key")
+    if http.get("allow_credentials_over_http"):
+        plain = listen.get("http", Address("127.0.0.1", 8000))
+        if plain is not None and not plain.is_loopback:
+            raise ConfigError(key="http.allow_credentials_over_http",
+                              reason=f"allowed for loopback testing only, but listen.http is "
+                                     f"{plain}")
+    options = {k: v for k, v in http.items() if k not in ("tls_certificate",
+                                                          "tls_private_key")}
+    return HttpConfig(tls_certificate=_path(home, cert) if cert else None,
+                      tls_private_key=_path(home, key) if key else None, **options)
 
 
 def _toml_str(text: str) -> str:
@@ -258,7 +310,9 @@ def _toml_list(items: tuple[str, ...]) -> str:
 
 def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
                   udp: str, tcp: str, http: str, storage_url: str,
-                  server_key: str = "keys/server.key") -> str:
+                  server_key: str = "keys/server.key", https: str = "off",
+                  tls_certificate: str = "keys/tls.crt",
+                  tls_private_key: str = "keys/tls.key") -> str:
     """The documented ``config.toml`` that ``idnode init`` writes."""
     lim = Limits()
     return f"""\
@@ -279,8 +333,11 @@ workers = 1
 # HOST:PORT to listen on, or "off". Binding a non-loopback address is an explicit choice.
 udp = {_toml_str(udp)}
 tcp = {_toml_str(tcp)}
-# HTTP interface (REST API and the protocol tunnel).
+# HTTP interface: REST API, proxy resolution, reverse lookup, API docs, protocol tunnel.
+# Credentials are refused over plain HTTP (see [http]); use the HTTPS listener for writes.
 http = {_toml_str(http)}
+# The same over TLS, with the certificate in [http].
+https = {_toml_str(https)}
 
 [storage]
 # "sqlite:PATH" (embedded default) or "postgresql://user@host:port/db[?schema=name]".
@@ -288,6 +345,30 @@ url = {_toml_str(storage_url)}
 # SQLite durability: "full" fsyncs every commit (safe against power loss);
 # "normal" is safe against process crashes only.
 sync = "full"
+# Value types the reverse lookup (/hrls/handles/?URL=...) can search; only public, textual
+# values up to 1024 bytes are indexed. Changing the list rebuilds the index at next start.
+reverse_index_types = ["URL", "CHECKSUM"]
+
+[http]
+# The TLS certificate chain and private key (PEM) of the HTTPS listener. 'idnode init'
+# writes a self-signed pair; replace them with your CA-issued ones (same paths, or edit).
+tls_certificate = {_toml_str(tls_certificate)}
+tls_private_key = {_toml_str(tls_private_key)}
+# Ask TLS clients for a certificate (optional for them): Handle.Net clients authenticate
+# with one whose subject is UID=300:PREFIX/ADMIN and whose key is that HS_PUBKEY.
+request_client_certificates = true
+# Accept credentials over plain HTTP. For loopback testing only (refused otherwise).
+allow_credentials_over_http = false
+# Largest request body, in bytes.
+max_body_bytes = 4194304
+# Seconds an idle keep-alive connection is kept open.
+idle_timeout = 60
+# Most simultaneous HTTP connections per listener and worker.
+max_connections = 10000
+# Whether reverse lookup needs credentials (pyhandle always sends them).
+search_requires_auth = true
+# Seconds an authenticated session of the Handle scheme lives (/api/sessions).
+session_lifetime = 86400
 
 [keys]
 # The server's private key (PEM, mode 0600); its public key is published in HS_SITE and

@@ -47,7 +47,8 @@ def init_node(home: Path, prefix: str = "88.100.1", *extra: str,
     (the last line of the output)."""
     port = free_port_pair()
     args = ["init", str(home), "--prefix", prefix, "--udp", f"127.0.0.1:{port}",
-            "--tcp", f"127.0.0.1:{port}", "--http", "off", "--key-bits", "1024", *extra]
+            "--tcp", f"127.0.0.1:{port}", "--http", "off", "--https", "off", "--key-bits", "1024",
+            *extra]
     if secret is not None:
         args += ["--admin-secret", secret]
     out = idnode(*args).stdout.strip().splitlines()
@@ -68,6 +69,8 @@ class NodeProcess:
     proc: subprocess.Popen[bytes]
     udp: tuple[str, int] = ("127.0.0.1", 0)
     tcp: tuple[str, int] = ("127.0.0.1", 0)
+    http: tuple[str, int] = ("127.0.0.1", 0)
+    https: tuple[str, int] = ("127.0.0.1", 0)
     output: list[str] = field(default_factory=list)
     _pending: bytes = b""
 
@@ -83,7 +86,7 @@ class NodeProcess:
             if line is None:
                 node.kill()
                 raise AssertionError("idnode serve did not start:\n" + "".join(node.output))
-            if m := re.match(r"listening (udp|tcp) (\S+):(\d+)", line):
+            if m := re.match(r"listening (udp|tcp|http|https) (\S+):(\d+)", line):
                 setattr(node, m.group(1), (m.group(2), int(m.group(3))))
             if line.startswith("ready"):
                 return node

@@ -66,18 +66,33 @@ class AccessLog:
         self._second = -1  # the whole second self._stamp was formatted for
         self._stamp = ""
 
-    def write(self, peer: tuple[str, int], transport: str, version: tuple[int, int],
-              opcode: int, rc: int, seconds: float, identity: str, handle: str) -> None:
-        if self._out is None:
-            return
+    def _time(self) -> str:
         now = time.time()
         second = int(now)
         if second != self._second:  # one strftime per second, not per line
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
             self._second = second
+        return f"{self._stamp}.{int(now * 1000) % 1000:03d}Z"
+
+    def write(self, peer: tuple[str, int], transport: str, version: tuple[int, int],
+              opcode: int, rc: int, seconds: float, identity: str, handle: str) -> None:
+        if self._out is None:
+            return
         line = (f"{peer[0]}:{peer[1]} {transport.upper()}:HDL({version[0]}.{version[1]}) "
-                f'"{self._stamp}.{int(now * 1000) % 1000:03d}Z" {_op_text(opcode)} {rc} '
+                f'"{self._time()}" {_op_text(opcode)} {rc} '
                 f"{seconds * 1000:.3f}ms [adm={identity}] {_sanitise(handle)}\n")
+        self._append(line)
+
+    def write_http(self, peer: tuple[str, int], scheme: str, method: str, status: int,
+                   seconds: float, handle: str) -> None:
+        """One line per REST/proxy request: ``… HTTPS "time" GET 200 0.1ms handle``."""
+        if self._out is None:
+            return
+        line = (f'{peer[0]}:{peer[1]} {scheme.upper()} "{self._time()}" {_sanitise(method)} '
+                f"{status} {seconds * 1000:.3f}ms {_sanitise(handle)}\n")
+        self._append(line)
+
+    def _append(self, line: str) -> None:
         self._buf.append(line)
         self._size += len(line)
         if (self._size >= _FLUSH_BYTES

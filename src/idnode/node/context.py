@@ -39,6 +39,9 @@ class RequestContext:
     received: float = field(default_factory=time.monotonic)
     identity: Identity | None = None
     request_packets: int = 1
+    #: whether the auth stage may answer RC 402 with a challenge (the REST API
+    #: authenticates by HTTP headers instead, so it gets the error itself)
+    challenge: bool = True
     #: the decoded body (set by the guard stage); its class depends on the opcode
     body: object = None
     #: filled in by stages for the access log

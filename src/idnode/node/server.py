@@ -18,8 +18,8 @@ import sys
 from collections.abc import Callable
 
 from idnode.config import Address, NodeConfig
-from idnode.node.worker import Listeners, Worker
-from idnode.transport.sockets import REUSEPORT, bind_tcp, bind_udp, free_port
+from idnode.node.worker import Listeners, Worker, bind_listeners
+from idnode.transport.sockets import REUSEPORT, free_port
 
 __all__ = ["run_server"]
 
@@ -35,9 +35,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 def _bind(config: NodeConfig, reuse: bool) -> Listeners:
-    udp = bind_udp(config.udp.host, config.udp.port, reuse_port=reuse) if config.udp else None
-    tcp = bind_tcp(config.tcp.host, config.tcp.port, reuse_port=reuse) if config.tcp else None
-    return Listeners(udp, tcp)
+    return bind_listeners(config, reuse_port=reuse)
 
 
 async def _serve(config: NodeConfig, slot: int, listeners: Listeners,
@@ -53,9 +51,10 @@ async def _serve(config: NodeConfig, slot: int, listeners: Listeners,
             print(f"listening udp {_fmt(worker.udp.address)}", flush=True)
         if worker.tcp is not None:
             print(f"listening tcp {_fmt(worker.tcp.address)}", flush=True)
-        if config.http is not None:
-            print(f"note: listen.http {config.http} is reserved for the HTTP face, which "
-                  "this release does not serve", flush=True)
+        if worker.http is not None:
+            print(f"listening http {_fmt(worker.http.address)}", flush=True)
+        if worker.https is not None:
+            print(f"listening https {_fmt(worker.https.address)}", flush=True)
         kind = worker.store.kind if worker.store else "?"
         print(f"ready: prefixes {', '.join(config.prefixes)}; storage {kind}; "
               f"{config.workers} worker(s)", flush=True)
@@ -78,12 +77,15 @@ def _fixed_ports(config: NodeConfig) -> NodeConfig:
     """Replace port 0 by a concrete free port, so every worker binds the same one."""
     from dataclasses import replace
 
-    udp, tcp = config.udp, config.tcp
+    def fixed(addr: Address | None) -> Address | None:
+        if addr is None or addr.port != 0:
+            return addr
+        return Address(addr.host, free_port(addr.host))
+    udp = config.udp
     if udp is not None and udp.port == 0:
         udp = Address(udp.host, free_port(udp.host, udp=True))
-    if tcp is not None and tcp.port == 0:
-        tcp = Address(tcp.host, free_port(tcp.host))
-    return replace(config, udp=udp, tcp=tcp)
+    return replace(config, udp=udp, tcp=fixed(config.tcp), http=fixed(config.http),
+                   https=fixed(config.https))
 
 
 def run_server(config: NodeConfig) -> int:
@@ -108,9 +110,8 @@ def run_server(config: NodeConfig) -> int:
             finally:
                 sys.stdout.flush()
                 os._exit(code)
-        for sock in (listeners.udp, listeners.tcp):
-            if sock is not None:
-                sock.close()
+        for sock in listeners.sockets():
+            sock.close()
         children.append(pid)
 
     def forward(signum: int, _frame: object) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from idnode.auth.identity import Identity
 from idnode.auth.keys import PrivateKey, load_private_key, public_key_data
 from idnode.auth.permissions import Authorizer
-from idnode.config import NodeConfig
+from idnode.config import Address, NodeConfig
+from idnode.http import HttpServer, HttpSettings, TlsSettings
 from idnode.identifiers.values.site import Interface, ServerRecord, SiteData
 from idnode.node.accesslog import AccessLog
 from idnode.node.cache import Generation
@@ -29,10 +30,12 @@ from idnode.node.stages.guard import Guard, GuardSettings
 from idnode.node.writes import WriteQueue
 from idnode.protocol.constants import MAJOR_VERSION, MINOR_VERSION
 from idnode.storage import Store, open_store
+from idnode.transport.sockets import bind_tcp, bind_udp
 from idnode.transport.tcp import TcpServer
 from idnode.transport.udp import UdpServer
 
-__all__ = ["Assembly", "Worker", "assemble", "build_site", "stages_for"]
+__all__ = ["Assembly", "Listeners", "Worker", "assemble", "bind_listeners", "build_site",
+           "stages_for"]
 
 log = logging.getLogger("idnode.server")
 
@@ -60,6 +63,11 @@ def build_site(config: NodeConfig, udp: tuple[str, int] | None, tcp: tuple[str, 
 class Listeners:
     udp: socket.socket | None
     tcp: socket.socket | None
+    http: socket.socket | None = None
+    https: socket.socket | None = None
+
+    def sockets(self) -> list[socket.socket]:
+        return [s for s in (self.udp, self.tcp, self.http, self.https) if s is not None]
 
 
 @dataclass(slots=True)
@@ -73,6 +81,17 @@ class Assembly:
     streams: StreamService
     fast: FastResolver
     authorizer: Authorizer
+    site: SiteData
+
+
+def bind_listeners(config: NodeConfig, *, reuse_port: bool) -> Listeners:
+    """Bind every configured listening socket (each worker does, with ``SO_REUSEPORT``)."""
+    def tcp(addr: Address | None) -> socket.socket | None:
+        return None if addr is None else bind_tcp(addr.host, addr.port, reuse_port=reuse_port)
+    udp = config.udp
+    return Listeners(None if udp is None else bind_udp(udp.host, udp.port,
+                                                       reuse_port=reuse_port),
+                     tcp(config.tcp), tcp(config.http), tcp(config.https))
 
 
 def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
@@ -107,7 +126,8 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
     writes.start()
     admins = tuple(Identity.parse(a) for a in config.server_admins)
     authorizer = Authorizer(records.values_of, server_admins=admins)
-    site = build_site(config, udp, tcp, server_key).to_bytes()
+    site_data = build_site(config, udp, tcp, server_key)
+    site = site_data.to_bytes()
     edge = Edge(build_chain(stages_for(config, records, writes, authorizer, site)),
                 access_log, server_key)
     fast = FastResolver(records, access_log, max_handle_bytes=limits.max_handle_bytes)
@@ -115,7 +135,7 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
                                                   limits.udp_max_answer_packets), fast=fast)
     streams = StreamService(edge, max_message=limits.max_message_bytes,
                             idle_timeout=limits.tcp_idle_timeout)
-    return Assembly(records, writes, edge, datagrams, streams, fast, authorizer)
+    return Assembly(records, writes, edge, datagrams, streams, fast, authorizer, site_data)
 
 
 class Worker:
@@ -129,12 +149,15 @@ class Worker:
         self.writes: WriteQueue | None = None
         self.udp: UdpServer | None = None
         self.tcp: TcpServer | None = None
+        self.http: HttpServer | None = None
+        self.https: HttpServer | None = None
         self.access_log = AccessLog(config.access_log, config.home)
 
     async def start(self) -> None:
         config, limits = self.config, self.config.limits
         self.store = open_store(config.storage_url, max_values=limits.max_values_per_handle,
-                                sync=config.storage_sync)
+                                sync=config.storage_sync,
+                                index_types=config.reverse_index_types)
         run_dir = config.home / "run"
         run_dir.mkdir(mode=0o700, exist_ok=True)
         generation = Generation(run_dir / "generation", self.slot)
@@ -156,6 +179,26 @@ class Worker:
             self.tcp = TcpServer(self.listeners.tcp, session,
                                  max_connections=limits.max_tcp_connections)
             await self.tcp.start()
+        if self.listeners.http is not None or self.listeners.https is not None:
+            await self._start_web(parts, server_key)
+
+    async def _start_web(self, parts: Assembly, server_key: PrivateKey) -> None:
+        from idnode.web.factory import build_web_app
+        config, web = self.config, self.config.web
+        app = build_web_app(config, parts.records, parts.authorizer, parts.edge,
+                            self.access_log, server_key, parts.site)
+        settings = HttpSettings(max_body_bytes=web.max_body_bytes,
+                                idle_timeout=web.idle_timeout,
+                                max_connections=web.max_connections)
+        if self.listeners.http is not None:
+            self.http = HttpServer(self.listeners.http, app, settings)
+            await self.http.start()
+        if self.listeners.https is not None:
+            assert web.tls_certificate is not None and web.tls_private_key is not None
+            tls = TlsSettings(web.tls_certificate, web.tls_private_key,
+                              request_client_cert=web.request_client_certificates)
+            self.https = HttpServer(self.listeners.https, app, settings, tls)
+            await self.https.start()
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight requests and writes, close storage."""
@@ -163,6 +206,9 @@ class Worker:
             await self.udp.close()
         if self.tcp is not None:
             await self.tcp.close()
+        for web in (self.http, self.https):
+            if web is not None:
+                await web.close()
         if self.writes is not None:
             await self.writes.close()
         if self.store is not None:

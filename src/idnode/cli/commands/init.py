@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from idnode.auth.certs import client_certificate, self_signed_certificate, write_certificate
 from idnode.auth.keys import generate_private_key, public_key_data, save_private_key, save_secret
 from idnode.config import CONFIG_NAME, Address, NodeConfig, parse_address, render_config
 from idnode.errors import ConfigError, RegistryError
@@ -31,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--udp", default="127.0.0.1:2641", help="UDP listener HOST:PORT or off")
     p.add_argument("--tcp", default="127.0.0.1:2641", help="TCP listener HOST:PORT or off")
     p.add_argument("--http", default="127.0.0.1:8000", help="HTTP listener HOST:PORT or off")
+    p.add_argument("--https", default="127.0.0.1:8443",
+                   help="HTTPS listener HOST:PORT or off")
+    p.add_argument("--tls-cert", type=Path, help="TLS certificate chain (PEM) to use instead "
+                   "of a generated self-signed one (with --tls-key)")
+    p.add_argument("--tls-key", type=Path, help="private key (PEM) of --tls-cert")
     p.add_argument("--storage", default="sqlite:storage/handles.db",
                    help="sqlite:PATH (relative to DIR) or postgresql://… URL")
     secret = p.add_mutually_exclusive_group()
@@ -61,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         udp = _listener(args.udp, "--udp")
         tcp = _listener(args.tcp, "--tcp")
         http = _listener(args.http, "--http")
+        https = _listener(args.https, "--https")
+        if (args.tls_cert is None) != (args.tls_key is None):
+            raise ConfigError(key="--tls-cert", reason="give both --tls-cert and --tls-key")
         if (home / CONFIG_NAME).exists():
             raise ConfigError(key=str(home), reason="already a node home; not overwriting")
         secret: bytes | None = None
@@ -81,8 +90,14 @@ def run(args: argparse.Namespace) -> int:
             save_secret(home / "keys" / "admin.secret", secret)
         admins = [f"300:{prefixes[0]}/ADMIN"] + (
             [f"301:{prefixes[0]}/ADMIN"] if secret is not None else [])
+        # A client certificate for the admin identity: what Handle.Net REST clients
+        # (pyhandle, b2handle) present to authenticate with the admin key.
+        write_certificate(home / "keys" / "admin.crt",
+                          client_certificate(admin_key, admins[0]))
+        tls_cert, tls_key = _tls_pair(home, args, https)
         text = render_config(prefixes=prefixes, server_admins=tuple(admins), udp=udp, tcp=tcp,
-                             http=http, storage_url=args.storage)
+                             http=http, https=https, storage_url=args.storage,
+                             tls_certificate=tls_cert, tls_private_key=tls_key)
         fd = os.open(home / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
@@ -105,9 +120,31 @@ def run(args: argparse.Namespace) -> int:
     if identity.seckey is not None:
         print(f"admin secret:   {home / 'keys' / 'admin.secret'} (mode 0600), identity "
               f"{identity.seckey}")
+    print(f"admin cert:     {home / 'keys' / 'admin.crt'} (client certificate for the "
+          "REST API)")
+    print(f"TLS:            {config.web.tls_certificate}"
+          + (" (self-signed)" if args.tls_cert is None else ""))
     print(f"start with:     idnode serve {home}")
     print(identity.pubkey)
     return 0
+
+
+def _tls_pair(home: Path, args: argparse.Namespace, https: str) -> tuple[str, str]:
+    """Paths of the HTTPS certificate and key: the operator's, or a new self-signed pair."""
+    if args.tls_cert is not None:
+        for path in (args.tls_cert, args.tls_key):
+            if not path.is_file():
+                raise ConfigError(key=str(path), reason="no such file")
+        return str(args.tls_cert.resolve()), str(args.tls_key.resolve())
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    if https != "off":
+        host = parse_address(https, "--https").host
+        if host not in hosts and host not in ("0.0.0.0", "::"):
+            hosts.insert(0, host)
+    key = generate_private_key("RSA", 2048)
+    save_private_key(home / "keys" / "tls.key", key)
+    write_certificate(home / "keys" / "tls.crt", self_signed_certificate(key, hosts=hosts))
+    return "keys/tls.crt", "keys/tls.key"
 
 
 def _pair(addr: Address | None) -> tuple[str, int] | None:

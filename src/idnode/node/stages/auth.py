@@ -88,7 +88,7 @@ class Auth:
         try:
             return await next_(ctx, request)
         except AuthenticationNeeded:
-            if ctx.identity is not None:
+            if ctx.identity is not None or not ctx.challenge:
                 raise
             return self._challenge(ctx, request)
 

@@ -1,0 +1,48 @@
+"""Assemble a worker's web face from the node's configuration and request-handling parts."""
+
+from __future__ import annotations
+
+import hashlib
+
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from idnode.auth.keys import PrivateKey
+from idnode.auth.permissions import Authorizer
+from idnode.config import NodeConfig
+from idnode.identifiers.values.site import SiteData
+from idnode.node.accesslog import AccessLog
+from idnode.node.edge import Edge
+from idnode.node.records import Records
+from idnode.node.throttle import FailureThrottle
+from idnode.web.app import WebApp, WebSettings
+from idnode.web.authn import Authenticator
+from idnode.web.rest import RestApi, RestLimits
+from idnode.web.search import ReverseLookup, SearchSettings
+from idnode.web.sessions import Sessions
+
+__all__ = ["build_web_app"]
+
+
+def session_key(server_key: PrivateKey) -> bytes:
+    """Secret bytes every worker of the node derives alike (and again after a restart)."""
+    der = server_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+    return hashlib.sha256(b"idnode session key\x00" + der).digest()
+
+
+def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, edge: Edge,
+                  access_log: AccessLog, server_key: PrivateKey, site: SiteData) -> WebApp:
+    limits, web = config.limits, config.web
+    sessions = Sessions(session_key(server_key), config.home / "run" / "http-sessions",
+                        lifetime=web.session_lifetime)
+    authn = Authenticator(records, sessions, FailureThrottle(limits.auth_failures_per_minute),
+                          allow_plain_http=web.allow_credentials_over_http,
+                          pbkdf2_max_iterations=limits.pbkdf2_max_iterations)
+    rest = RestApi(records, authorizer, edge.chain, authn.identify, lambda: site,
+                   RestLimits(max_handle_bytes=limits.max_handle_bytes,
+                              max_values=limits.max_values_per_handle,
+                              list_page_size=limits.list_page_size))
+    search = ReverseLookup(records, authn.identify,
+                           SearchSettings(require_auth=web.search_requires_auth))
+    return WebApp(rest, authn, search, edge, access_log, lambda: records.homed,
+                  WebSettings(node_name=f"idnode {', '.join(config.prefixes)}",
+                              max_message_bytes=limits.max_message_bytes))

@@ -262,6 +262,8 @@ def test_listing_and_prefixes(tmp_path: Path) -> None:
                            headers=[ADMIN_BASIC])
         second = body(r)["handles"]
         assert len(second) == 1 and second[0] not in first["handles"]
+        r = await web.call("GET", "/api/handles/?prefix=TEST&pageSize=2", headers=[ADMIN_BASIC])
+        assert body(r)["handles"] == first["handles"]  # the trailing slash lists too
         r = await web.call("GET", f"/api/handles?prefix=TEST&pageSize=2&after={first['next']}",
                            headers=[ADMIN_BASIC])
         assert body(r)["handles"] == second

@@ -102,6 +102,18 @@ def test_challenge_response_with_a_secret_key(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
+def test_a_session_opened_with_basic_credentials(tmp_path: Path) -> None:
+    async def scenario(web: Web) -> None:
+        from web.harness_web import ADMIN_BASIC
+        r = await web.call("POST", "/api/sessions", headers=[ADMIN_BASIC])
+        state = body(r)
+        assert r.status == 200 and state["authenticated"] is True
+        assert state["id"] == f"301:{ADMIN}"
+        again = ("authorization", f'Handle sessionId="{state["sessionId"]}"')
+        assert (await web.call("PUT", path("TEST/b1"), VALUES, headers=[again])).status == 200
+    run(tmp_path, scenario)
+
+
 def test_wrong_signatures_and_forged_sessions_are_refused(tmp_path: Path) -> None:
     async def scenario(web: Web) -> None:
         first = await web.call("PUT", path("TEST/w"), VALUES)

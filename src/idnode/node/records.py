@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from idnode.errors import InvalidHandle
 from idnode.identifiers.handle import PREFIX_NA, Handle
@@ -14,6 +15,8 @@ from idnode.storage import Record, Store, normalise_prefix
 from idnode.storage.ops import HomePrefix, UnhomePrefix, WriteOp
 
 __all__ = ["Cached", "Records"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +71,7 @@ class Records:
         if entry is not None:
             return entry.record
         epoch = self._epoch
-        if self._inline:
-            record = self.store.get_record(key)
-        else:
-            record = await asyncio.to_thread(self.store.get_record, key)
+        record = await self.read(self.store.get_record, key)
         if epoch == self._epoch:
             self.cache.put(key, Cached.of(record))
         return record
@@ -87,10 +87,13 @@ class Records:
 
     async def list_handles(self, prefix: str, *, after: str = "", limit: int) -> list[str]:
         """One page of handles under ``prefix`` (keyset paging), read like records are."""
+        return await self.read(self.store.list_handles, prefix, after=after, limit=limit)
+
+    async def read(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a storage read: inline for SQLite and memory, on a thread otherwise."""
         if self._inline:
-            return self.store.list_handles(prefix, after=after, limit=limit)
-        return await asyncio.to_thread(self.store.list_handles, prefix, after=after,
-                                       limit=limit)
+            return fn(*args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     def forget(self, key: str) -> None:
         """Drop ``key`` from the cache (and any read of it in flight)."""

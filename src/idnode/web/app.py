@@ -20,25 +20,25 @@ This is the only place in the web face where an error becomes an HTTP response.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from idnode.errors import ProtocolError, RegistryError
+from idnode.errors import AuthenticationNeeded, InvalidCredential, ProtocolError, RegistryError
 from idnode.http.messages import Request, Response
 from idnode.node.accesslog import AccessLog
 from idnode.node.context import Connection, RequestContext
 from idnode.node.edge import Edge
 from idnode.protocol.constants import ResponseCode
 from idnode.protocol.framing import TUNNEL_CONTENT_TYPE, decode_tunnel_body, encode_tunnel_body
-from idnode.protocol.message import Message
 from idnode.web import explorer, pages, proxy
-from idnode.web.authn import Authenticator
+from idnode.web.authn import Authenticator, parse_handle_params
 from idnode.web.openapi import openapi_document
 from idnode.web.rest import RestApi, error_response
 from idnode.web.search import ReverseLookup
-from idnode.web.status import json_response, rc_response
+from idnode.web.status import http_status, json_response, rc_response
 
 __all__ = ["WebApp", "WebSettings"]
 
@@ -78,7 +78,7 @@ class WebApp:
             response = self.rest.fast_get(request, text)
             if response is not None:
                 response.headers.append(_CORS)
-                self._log(request, response, started, "-")
+                self._log(request, response, started, text)
             return response
         return None
 
@@ -106,7 +106,7 @@ class WebApp:
             return state.session_id, state.nonce_b64
         if not request.path.startswith(("/api/", "/hrls/")) and request.method in ("GET",
                                                                                    "HEAD"):
-            return pages.error_page(400 if exc.response_code != 100 else 404,
+            return pages.error_page(http_status(exc.response_code, resolution=resolution),
                                     "Request refused", str(exc))
         return error_response(request, exc, handle, resolution=resolution,
                               challenge=challenge)
@@ -119,6 +119,9 @@ class WebApp:
         if method == "OPTIONS":
             return self._preflight(), None
         get = method in ("GET", "HEAD")
+        if path in ("/api/handles", "/api/handles/"):
+            return (await self.rest.list_handles(request) if get
+                    else _not_allowed(request, "GET, HEAD")), None
         if path.startswith(_HANDLES):
             text = path[len(_HANDLES):]
             if get:
@@ -128,9 +131,6 @@ class WebApp:
             if method == "DELETE":
                 return await self.rest.delete(request, text), text
             return _not_allowed(request, "GET, HEAD, PUT, DELETE"), text
-        if path in ("/api/handles", "/api/handles/"):
-            return (await self.rest.list_handles(request) if get
-                    else _not_allowed(request, "GET, HEAD")), None
         if path == "/api/prefixes":
             return (await self.rest.prefixes(request) if get
                     else _not_allowed(request, "GET, HEAD")), None
@@ -176,7 +176,6 @@ class WebApp:
 
     def _openapi_response(self, request: Request) -> Response:
         if self._openapi is None:
-            import json
             self._openapi = json.dumps(openapi_document(), indent=1).encode()
         return Response(200, self._openapi, "application/json",
                         [("Access-Control-Allow-Origin", "*")])
@@ -187,17 +186,21 @@ class WebApp:
         if not this:
             if method != "POST":
                 return _not_allowed(request, "POST")
-            if request.header("authorization") is not None:
-                identity = await self.authn.identify(request)
-                if identity is not None:
-                    return self._session_state(request, self._header_session(request))
+            identity = await self.authn.identify(request)
+            if identity is not None:
+                # A signed answer authenticated the session it names; other credentials
+                # (Basic, a client certificate) open a new session as that identity.
+                session_id = self._header_session(request)
+                if session_id is None:
+                    session_id = self.authn.challenge().session_id
+                    self.authn.sessions.authenticate(session_id, identity)
+                return self._session_state(request, session_id)
             state = self.authn.challenge()
             return json_response(request, 201, {"sessionId": state.session_id,
                                                 "nonce": state.nonce_b64,
                                                 "authenticated": False})
         session_id = self._header_session(request)
         if session_id is None:
-            from idnode.errors import AuthenticationNeeded
             raise AuthenticationNeeded(reason="send Authorization: Handle sessionId=\"…\"")
         if method in ("GET", "HEAD"):
             return self._session_state(request, session_id)
@@ -211,7 +214,6 @@ class WebApp:
 
     @staticmethod
     def _header_session(request: Request) -> str | None:
-        from idnode.web.authn import parse_handle_params
         header = request.header("authorization") or ""
         scheme, _, rest = header.strip().partition(" ")
         if scheme.lower() != "handle":
@@ -220,7 +222,6 @@ class WebApp:
 
     def _session_state(self, request: Request, session_id: str | None) -> Response:
         if session_id is None:
-            from idnode.errors import InvalidCredential
             raise InvalidCredential(reason="no sessionId in the Authorization header")
         state = self.authn.sessions.get(session_id)
         out: dict[str, object] = {"sessionId": state.session_id, "nonce": state.nonce_b64,
@@ -238,11 +239,8 @@ class WebApp:
                             "text/plain; charset=utf-8")
         ctx = RequestContext(Connection(("http", request.connection_id), "http",
                                         request.peer))
-        frames = [encode_tunnel_body(m) async for m in self._answers(ctx, message)]
+        frames = [encode_tunnel_body(m) async for m in self.edge.respond(ctx, message)]
         return Response(200, b"".join(frames), TUNNEL_CONTENT_TYPE)
-
-    def _answers(self, ctx: RequestContext, message: Message) -> AsyncIterator[Message]:
-        return self.edge.respond(ctx, message)
 
     def _log(self, request: Request, response: Response, started: float,
              handle: str) -> None:

@@ -16,7 +16,6 @@ per client address by the same throttle as the native protocol's.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -29,7 +28,6 @@ from urllib.parse import unquote
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from idnode.auth.certs import certificate_identity, certificate_public_key
-from idnode.auth.challenge import verify_secret_answer
 from idnode.auth.identity import Identity
 from idnode.auth.keys import public_key_from_data, verify_data
 from idnode.errors import (
@@ -40,9 +38,8 @@ from idnode.errors import (
     RegistryError,
 )
 from idnode.http.messages import Request
-from idnode.identifiers.handle import Handle
-from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.pubkey import PublicKeyData
+from idnode.node.credentials import SecretVerifier, credential_value
 from idnode.node.records import Records
 from idnode.node.throttle import FailureThrottle
 from idnode.protocol.wire import Writer
@@ -113,10 +110,9 @@ class Authenticator:
         self.sessions = sessions
         self.throttle = throttle
         self.allow_plain_http = allow_plain_http
-        self.pbkdf2_max_iterations = pbkdf2_max_iterations
-        # Basic sends the secret on every request; remember recent good ones by digest
-        # (never the secret itself) so a keep-alive client costs a dict lookup.
-        self._basic_ok: OrderedDict[bytes, tuple[Identity, bytes]] = OrderedDict()
+        self.secrets = SecretVerifier(pbkdf2_max_iterations)
+        # Parsing a certificate and comparing keys costs far more than a dict lookup:
+        # certificates already matched are remembered with the HS_PUBKEY data they matched.
         self._cert_ok: OrderedDict[bytes, tuple[Identity, bytes]] = OrderedDict()
 
     async def identify(self, request: Request) -> Identity | None:
@@ -163,25 +159,6 @@ class Authenticator:
         return self.sessions.new()
 
     # -- methods ------------------------------------------------------------------------
-    async def _value(self, identity: Identity, wanted: str) -> HandleValue:
-        try:
-            key = Handle.parse(identity.handle).key
-        except RegistryError:
-            raise InvalidCredential(reason=f"identity {identity} is not a valid handle") \
-                from None
-        record = await self.records.get(key)
-        if record is None:
-            raise AuthenticationFailed(reason=f"identity handle {identity.handle} is not "
-                                              "held by this server")
-        for value in record.values:
-            if value.index == identity.index:
-                if value.type.upper() != wanted:
-                    raise AuthenticationFailed(reason=f"value {identity} is {value.type}, "
-                                                      f"not {wanted}")
-                return value
-        raise AuthenticationFailed(reason=f"identity {identity} has no value at index "
-                                          f"{identity.index}")
-
     async def _basic(self, token: str) -> Identity:
         try:
             decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
@@ -197,15 +174,9 @@ class Authenticator:
         except RegistryError:
             raise InvalidCredential(reason="the Basic user name must be index:handle "
                                            "percent-encoded, e.g. 300%3APREFIX/ADMIN") from None
-        secret = password.encode("utf-8")
-        digest = hashlib.sha256(str(identity).encode() + b"\x00" + secret).digest()
-        value = await self._value(identity, "HS_SECKEY")
-        seen = self._basic_ok.get(digest)
-        if seen is not None and seen[1] == value.data:
-            return identity
-        if not hmac.compare_digest(value.data, secret):
+        value = await credential_value(self.records, identity, "HS_SECKEY")
+        if not hmac.compare_digest(value.data, password.encode("utf-8")):
             raise AuthenticationFailed(reason=f"wrong secret for {identity}")
-        _remember(self._basic_ok, digest, (identity, value.data))
         return identity
 
     async def _client_cert(self, request: Request) -> Identity:
@@ -218,7 +189,7 @@ class Authenticator:
         seen = self._cert_ok.get(digest)
         if seen is not None:
             identity, expected = seen
-            value = await self._value(identity, "HS_PUBKEY")
+            value = await credential_value(self.records, identity, "HS_PUBKEY")
             if value.data == expected:
                 return identity
         text = certificate_identity(der)
@@ -230,7 +201,7 @@ class Authenticator:
         except RegistryError:
             raise InvalidCredential(reason=f"the client certificate names {text!r}, not "
                                            "index:handle (e.g. UID=300:PREFIX/ADMIN)") from None
-        value = await self._value(identity, "HS_PUBKEY")
+        value = await credential_value(self.records, identity, "HS_PUBKEY")
         try:
             stored = public_key_from_data(PublicKeyData.from_bytes(value.data))
         except RegistryError as exc:
@@ -247,17 +218,16 @@ class Authenticator:
         data_nonce, cnonce = session.nonce, creds.cnonce
         identity = creds.identity
         if creds.kind == "HS_PUBKEY":
-            value = await self._value(identity, "HS_PUBKEY")
+            value = await credential_value(self.records, identity, "HS_PUBKEY")
             try:
                 key = public_key_from_data(PublicKeyData.from_bytes(value.data))
             except RegistryError as exc:
                 raise AuthenticationFailed(reason=f"HS_PUBKEY of {identity}: {exc}") from None
             ok = verify_data(key, data_nonce + cnonce, creds.signature, creds.alg)
         elif creds.kind == "HS_SECKEY":
-            value = await self._value(identity, "HS_SECKEY")
-            answer = self._secret_answer(creds)
-            ok = await asyncio.to_thread(verify_secret_answer, value.data, data_nonce, cnonce,
-                                         answer, max_iterations=self.pbkdf2_max_iterations)
+            value = await credential_value(self.records, identity, "HS_SECKEY")
+            ok = await self.secrets.verify(value.data, data_nonce, cnonce,
+                                           self._secret_answer(creds))
         else:
             raise InvalidCredential(reason=f"type {creds.kind!r} is not HS_PUBKEY or "
                                            "HS_SECKEY")

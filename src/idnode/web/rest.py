@@ -9,7 +9,6 @@ authorization, compare-and-set and response codes are exactly those of the binar
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,7 +28,6 @@ from idnode.errors import (
     NotResponsible,
     ProtocolError,
     RegistryError,
-    ValuesNotFound,
 )
 from idnode.http.messages import Request, Response
 from idnode.identifiers.handle import PREFIX_NA, Handle, strip_prefix_handle
@@ -39,7 +37,7 @@ from idnode.identifiers.values.site import SiteData
 from idnode.node.context import Connection, RequestContext
 from idnode.node.pipeline import Handler, Stream
 from idnode.node.records import Cached, Records
-from idnode.node.stages.authoritative import select_values
+from idnode.node.stages.authoritative import readable_values
 from idnode.protocol.bodies import (
     AddValueRequest,
     Body,
@@ -161,19 +159,9 @@ class RestApi:
         record = await self.records.get(handle.key)
         if record is None:
             raise HandleNotFound(handle=text)
-        values = select_values(record.values, indexes, types)
-        if public_only:
-            values = [v for v in values if v.public_read]
-        elif any(not v.public_read for v in values):
-            if identity is None:
-                raise AuthenticationNeeded(reason="the record has values that are not public")
-            if await self.authorizer.can_read(identity, handle.text, record.values):
-                values = [v for v in values if v.public_read or v.admin_read]
-            else:
-                values = [v for v in values if v.public_read]
-        if not values:
-            raise ValuesNotFound(handle=text, reason="no value matches the request")
-        return values
+        return await readable_values(record.values, indexes, types, public_only=public_only,
+                                     identity=identity, authorizer=self.authorizer,
+                                     handle=handle.text, requested=text)
 
     async def lookup_public(self, text: str) -> tuple[HandleValue, ...]:
         """Public values of ``text`` (the proxy face's lookup)."""
@@ -289,7 +277,7 @@ class RestApi:
         size = min(size, limit)
         page = 0 if page_text in (None, "") else _nonneg(page_text, "page")
         store = self.records.store
-        total = await self._store_call(store.count_handles, prefix)
+        total = await self.records.read(store.count_handles, prefix)
         out: dict[str, Any] = {"responseCode": 1, "prefix": prefix, "totalCount": total}
         if size == 0:
             out["handles"] = []
@@ -313,11 +301,6 @@ class RestApi:
         if len(handles) == size:
             out["next"] = handles[-1]
         return json_response(request, 200, out)
-
-    async def _store_call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self.records.store.kind in ("sqlite", "memory"):
-            return fn(*args)
-        return await asyncio.to_thread(fn, *args)
 
     async def prefixes(self, request: Request) -> Response:
         identity = await self.identify(request)

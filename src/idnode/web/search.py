@@ -10,7 +10,6 @@ node indexes (``[reverse_lookup] types``) and only public values can be found.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,12 +63,8 @@ class ReverseLookup:
         if offset > self.settings.max_offset:
             raise InvalidValue(reason=f"page × limit = {offset} exceeds "
                                       f"{self.settings.max_offset}")
-        store = self.records.store
-        if store.kind in ("sqlite", "memory"):
-            handles = store.search(criteria, limit=limit, offset=offset, prefix=prefix or None)
-        else:
-            handles = await asyncio.to_thread(store.search, criteria, limit=limit,
-                                              offset=offset, prefix=prefix or None)
+        handles = await self.records.read(self.records.store.search, criteria, limit=limit,
+                                          offset=offset, prefix=prefix or None)
         if not parse_bool(request.param("retrieverecords"), False, "retrieverecords"):
             return _array(request, handles)
         out: list[dict[str, Any]] = []

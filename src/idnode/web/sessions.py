@@ -60,6 +60,7 @@ class Sessions:
         self._now = time.time
         self._known: OrderedDict[str, SessionState] = OrderedDict()
         self._last_sweep = 0.0
+        self._count = 0  # session files, counted by the last sweep
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # -- ids ----------------------------------------------------------------------------
@@ -120,13 +121,10 @@ class Sessions:
         """Record that ``session_id`` proved to be ``identity``."""
         expires = self._parse(session_id)
         self._sweep()
-        try:
-            count = sum(1 for _ in os.scandir(self.directory))
-        except OSError:
-            count = 0
-        if count >= self.max_sessions:
-            raise ServerBusy(reason=f"{count} sessions are open, the limit; retry later")
+        if self._count >= self.max_sessions:
+            raise ServerBusy(reason=f"{self._count} sessions are open, the limit; retry later")
         path = self._path(session_id)
+        self._count += 1  # approximate between sweeps: other workers add files too
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(str(identity))
@@ -147,17 +145,21 @@ class Sessions:
             self._known.popitem(last=False)
 
     def _sweep(self) -> None:
-        """Remove expired session files, at most once a minute (a bulk pass over the
-        directory, which holds at most ``max_sessions`` small files)."""
+        """Remove expired session files and recount the rest, at most once a minute (a bulk
+        pass over the directory, which holds at most ``max_sessions`` small files)."""
         now = self._now()
         if now - self._last_sweep < 60:
             return
         self._last_sweep = now
+        count = 0
         with contextlib.suppress(OSError), os.scandir(self.directory) as entries:
             for entry in entries:
                 with contextlib.suppress(OSError):
                     if entry.stat().st_mtime <= now:
                         os.unlink(entry.path)
+                    else:
+                        count += 1
+        self._count = count
         for session_id, state in list(self._known.items()):
             if state.expires <= now:
                 del self._known[session_id]

@@ -10,14 +10,11 @@ server asking whether a secret-key answer for an identity held here is valid.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from idnode.auth.challenge import (
     new_nonce,
-    secret_answer_cost,
     verify_private_key_answer,
-    verify_secret_answer,
 )
 from idnode.auth.identity import Identity
 from idnode.auth.keys import public_key_from_data
@@ -27,16 +24,13 @@ from idnode.errors import (
     AuthenticationNeeded,
     AuthenticationTimeout,
     InvalidCredential,
-    InvalidHandle,
     OperationNotSupported,
     RegistryError,
-    ServerBusy,
 )
-from idnode.identifiers.handle import Handle
-from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.pubkey import PublicKeyData
 from idnode.node.challenges import Challenges, Pending
 from idnode.node.context import RequestContext
+from idnode.node.credentials import SecretVerifier, credential_value
 from idnode.node.pipeline import Handler, Response
 from idnode.node.records import Records
 from idnode.node.throttle import FailureThrottle
@@ -75,8 +69,8 @@ class Auth:
         self.settings = settings
         self.records = records
         self.throttle = FailureThrottle(settings.failures_per_minute)
-        self._derivation = asyncio.Semaphore(1)
-        self._waiting = 0
+        self.secrets = SecretVerifier(settings.pbkdf2_max_iterations,
+                                      settings.max_waiting_derivations)
         self.challenges = Challenges(timeout=settings.timeout, max_pending=settings.max_pending,
                                      max_bytes=settings.max_pending_bytes)
 
@@ -133,66 +127,25 @@ class Auth:
         inner = ctx.authenticated_as(identity).with_body(body_of_original)
         return await next_(inner, original)
 
-    async def _key_value(self, identity: Identity, wanted: str) -> HandleValue:
-        try:
-            handle = Handle.parse(identity.handle)
-        except InvalidHandle:
-            raise InvalidCredential(reason=f"identity {identity} is not a valid handle") \
-                from None
-        record = await self.records.get(handle.key)
-        if record is None:
-            raise AuthenticationFailed(reason=f"identity handle {identity.handle} is not held "
-                                              "by this server")
-        for value in record.values:
-            if value.index == identity.index:
-                if value.type.upper() != wanted:
-                    raise InvalidCredential(reason=f"value {identity} is {value.type}, not "
-                                                   f"{wanted}")
-                return value
-        raise AuthenticationFailed(reason=f"identity {identity} has no value at index "
-                                          f"{identity.index}")
-
     async def _verify(self, identity: Identity, auth_type: str, nonce: bytes, digest: bytes,
                       signed: bytes) -> None:
         kind = auth_type.upper()
         if kind == "HS_PUBKEY":
-            value = await self._key_value(identity, "HS_PUBKEY")
+            value = await credential_value(self.records, identity, "HS_PUBKEY")
             try:
                 key = public_key_from_data(PublicKeyData.from_bytes(value.data))
             except RegistryError as exc:
                 raise InvalidCredential(reason=f"HS_PUBKEY of {identity}: {exc}") from None
             ok = verify_private_key_answer(key, nonce, digest, signed)
         elif kind == "HS_SECKEY":
-            value = await self._key_value(identity, "HS_SECKEY")
-            ok = await self._verify_secret(value.data, nonce, digest, signed)
+            value = await credential_value(self.records, identity, "HS_SECKEY")
+            ok = await self.secrets.verify(value.data, nonce, digest, signed)
         else:
             raise InvalidCredential(reason=f"authentication type {auth_type!r} is not "
                                            "HS_PUBKEY or HS_SECKEY")
         if not ok:
             raise AuthenticationFailed(reason=f"the answer does not verify with the {kind} "
                                               f"of {identity}")
-
-    async def _verify_secret(self, secret: bytes, nonce: bytes, digest: bytes,
-                             signed: bytes) -> bool:
-        """Verify an HS_SECKEY answer without letting key derivation stall the worker.
-
-        A derivation the cache cannot answer (a new salt: up to ``pbkdf2_max_iterations``
-        rounds, milliseconds of CPU) runs on a thread, one at a time per worker; at most
-        ``max_waiting_derivations`` wait, and beyond that the client is told to retry (RC 3).
-        The usual answer, from a client that keeps its salt, costs one HMAC and runs inline.
-        """
-        limit = self.settings.pbkdf2_max_iterations
-        if not secret_answer_cost(secret, signed):
-            return verify_secret_answer(secret, nonce, digest, signed, max_iterations=limit)
-        if self._waiting >= self.settings.max_waiting_derivations:
-            raise ServerBusy(reason="too many secret-key verifications in progress; retry")
-        self._waiting += 1
-        try:
-            async with self._derivation:
-                return await asyncio.to_thread(verify_secret_answer, secret, nonce, digest,
-                                               signed, max_iterations=limit)
-        finally:
-            self._waiting -= 1
 
     async def _verify_for_peer(self, ctx: RequestContext, request: Message) -> Message:
         body = ctx.body

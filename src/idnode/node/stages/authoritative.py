@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from idnode.auth.identity import Identity
 from idnode.auth.permissions import Authorizer
 from idnode.errors import (
     AuthenticationNeeded,
@@ -56,7 +57,7 @@ from idnode.storage.ops import (
     WriteOp,
 )
 
-__all__ = ["Authoritative", "AuthoritativeSettings", "select_values"]
+__all__ = ["Authoritative", "AuthoritativeSettings", "readable_values", "select_values"]
 
 _INT32_MAX = 0x7FFF_FFFF
 _WRITE_ATTEMPTS = 3
@@ -83,6 +84,32 @@ def select_values(values: Sequence[HandleValue], indexes: Sequence[int],
     wanted = set(indexes)
     return [v for v in values
             if v.index in wanted or any(v.matches_type(t) for t in types)]
+
+
+async def readable_values(values: Sequence[HandleValue], indexes: Sequence[int],
+                          types: Sequence[str], *, public_only: bool,
+                          identity: Identity | None, authorizer: Authorizer, handle: str,
+                          requested: str) -> list[HandleValue]:
+    """What a resolution returns: the selected values a reader may see.
+
+    Public-only requests get public values; otherwise non-public values need an identity
+    (:class:`AuthenticationNeeded` without one) that may read the record.
+
+    :raises ValuesNotFound: nothing is left (RC 200), naming ``requested``.
+    """
+    selected = select_values(values, indexes, types)
+    if public_only:
+        selected = [v for v in selected if v.public_read]
+    elif any(not v.public_read for v in selected):
+        if identity is None:
+            raise AuthenticationNeeded(reason="the record has values that are not public")
+        if await authorizer.can_read(identity, handle, values):
+            selected = [v for v in selected if v.public_read or v.admin_read]
+        else:
+            selected = [v for v in selected if v.public_read]
+    if not selected:
+        raise ValuesNotFound(handle=requested, reason="no value matches the request")
+    return selected
 
 
 class Authoritative:
@@ -164,18 +191,10 @@ class Authoritative:
         record = await self.records.get(handle.key)
         if record is None:
             raise HandleNotFound(handle=body.handle)
-        values = select_values(record.values, body.indexes, body.types)
-        if request.opflags & _PUBLIC_ONLY:
-            values = [v for v in values if v.public_read]
-        elif any(not v.public_read for v in values):
-            self._need_identity(ctx, "the record has values that are not public")
-            assert ctx.identity is not None
-            if await self.authorizer.can_read(ctx.identity, handle.text, record.values):
-                values = [v for v in values if v.public_read or v.admin_read]
-            else:
-                values = [v for v in values if v.public_read]
-        if not values:
-            raise ValuesNotFound(handle=body.handle, reason="no value matches the request")
+        values = await readable_values(record.values, body.indexes, body.types,
+                                       public_only=bool(request.opflags & _PUBLIC_ONLY),
+                                       identity=ctx.identity, authorizer=self.authorizer,
+                                       handle=handle.text, requested=body.handle)
         return self._ok(request, ResolutionResponse(body.handle, tuple(values)).to_wire())
 
     async def _site_info(self, ctx: RequestContext, request: Message) -> Response:

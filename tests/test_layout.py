@@ -19,6 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"identifiers", "protocol"},
     "auth": {"identifiers", "protocol"},
     "http": set(),
+    # The client resolver: never the node or the web face.
+    "resolver": {"identifiers", "protocol", "transport", "client"},
 }
 #: third-party packages a layer may use
 THIRD_PARTY: dict[str, set[str]] = {
@@ -28,6 +30,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "storage": {"psycopg", "psycopg_pool"},
     "auth": {"cryptography"},
     "http": {"httptools", "OpenSSL"},
+    "resolver": set(),
 }
 
 

@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from idnode.config_roles import (
+    ROLES,
+    RecursiveConfig,
+    SiteConfig,
+    parse_recursive,
+    parse_site,
+)
 from idnode.errors import ConfigError
 
 __all__ = ["CONFIG_NAME", "Address", "HttpConfig", "NodeConfig", "load_config", "parse_address",
@@ -98,6 +105,7 @@ class NodeConfig:
     home: Path
     prefixes: tuple[str, ...]
     server_admins: tuple[str, ...]
+    role: str = "authoritative"
     server_id: int = 1
     workers: int = 1
     udp: Address | None = Address("127.0.0.1", 2641)
@@ -113,6 +121,12 @@ class NodeConfig:
     log_level: str = "info"
     cache_max_handles: int = 100_000
     limits: Limits = field(default_factory=Limits)
+    site: SiteConfig | None = None
+    recursive: RecursiveConfig = field(default_factory=RecursiveConfig)
+
+    @property
+    def is_recursive(self) -> bool:
+        return self.role == "recursive"
 
 
 def _path(home: Path, text: str) -> Path:
@@ -197,7 +211,7 @@ _LIMIT_CHECKS: dict[str, _Checker] = {
 }
 
 _SECTIONS: dict[str, dict[str, _Checker]] = {
-    "node": {"prefixes": _str_list, "server_admins": _str_list,
+    "node": {"role": _choice(*ROLES), "prefixes": _str_list, "server_admins": _str_list,
              "server_id": _int(1, 2**31 - 1), "workers": _int(1, 64)},
     "listen": {"udp": _listener, "tcp": _listener, "http": _listener, "https": _listener},
     "storage": {"url": _str, "sync": _choice("full", "normal"),
@@ -214,13 +228,19 @@ _SECTIONS: dict[str, dict[str, _Checker]] = {
 }
 
 
+_OWN_PARSERS = ("site", "recursive")
+
+
 def _validated(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for section, table in data.items():
+        if section in _OWN_PARSERS:
+            out[section] = table  # validated by config_roles
+            continue
         checks = _SECTIONS.get(section)
         if checks is None:
             raise ConfigError(key=section, reason="unknown section; expected one of "
-                              + ", ".join(_SECTIONS))
+                              + ", ".join([*_SECTIONS, *_OWN_PARSERS]))
         if not isinstance(table, dict):
             raise ConfigError(key=section, reason="must be a table")
         out[section] = {}
@@ -249,13 +269,22 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError(key=str(path), reason=f"not valid TOML: {exc}") from None
     conf = _validated(raw)
     node = conf.get("node", {})
+    role = node.get("role", "authoritative")
     prefixes = node.get("prefixes", ())
-    if not prefixes:
+    if not prefixes and role != "recursive":
         raise ConfigError(key="node.prefixes", reason="at least one prefix is required")
+    server_id = node.get("server_id", 1)
+    site = parse_site(home, conf["site"], server_id) if "site" in conf else None
+    recursive = parse_recursive(home, conf.get("recursive", {}))
+    if role == "recursive" and not recursive.roots and recursive.bootstrap is None:
+        raise ConfigError(key="recursive.roots", reason="a recursive node needs root servers "
+                          "(recursive.roots) or a bootstrap file (recursive.bootstrap)")
     listen = conf.get("listen", {})
     storage = conf.get("storage", {})
     if "url" not in storage:
-        raise ConfigError(key="storage.url", reason="required")
+        if role != "recursive":
+            raise ConfigError(key="storage.url", reason="required")
+        storage["url"] = "memory:"  # a recursive node keeps only its cache
     keys = conf.get("keys", {})
     if "server_private_key" not in keys:
         raise ConfigError(key="keys.server_private_key", reason="required")
@@ -265,7 +294,10 @@ def load_config(home: Path) -> NodeConfig:
         home=home,
         prefixes=prefixes,
         server_admins=node.get("server_admins", ()),
-        server_id=node.get("server_id", 1),
+        role=role,
+        site=site,
+        recursive=recursive,
+        server_id=server_id,
         workers=node.get("workers", 1),
         udp=listen.get("udp", Address("127.0.0.1", 2641)),
         tcp=listen.get("tcp", Address("127.0.0.1", 2641)),
@@ -312,14 +344,20 @@ def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
                   udp: str, tcp: str, http: str, storage_url: str,
                   server_key: str = "keys/server.key", https: str = "off",
                   tls_certificate: str = "keys/tls.crt",
-                  tls_private_key: str = "keys/tls.key") -> str:
+                  tls_private_key: str = "keys/tls.key", role: str = "authoritative",
+                  roots: tuple[str, ...] = ()) -> str:
     """The documented ``config.toml`` that ``idnode init`` writes."""
     lim = Limits()
+    recursive = _render_recursive(roots) if role == "recursive" else _SITE_EXAMPLE
     return f"""\
 # idnode node configuration. Every key is documented; 'idnode serve' refuses unknown keys.
 # Relative paths are relative to this directory (the node home).
 
 [node]
+# The node's role: {", ".join(ROLES)}. Every role but "recursive" serves its
+# prefixes authoritatively (and refers requests for delegated prefixes, RC 302/303); the
+# recursive node resolves on behalf of clients through the hierarchy and caches.
+role = {_toml_str(role)}
 # Prefixes this node is home for (served authoritatively; others get RC 301).
 prefixes = {_toml_list(prefixes)}
 # Identities (index:handle) with full administrative rights on this server.
@@ -415,4 +453,50 @@ auth_failures_per_minute = {lim.auth_failures_per_minute}
 list_page_size = {lim.list_page_size}
 # Most writes committed together in one storage transaction (group commit).
 write_batch_max = {lim.write_batch_max}
+{recursive}"""
+
+
+_SITE_EXAMPLE = """
+# [site] describes this server's HS_SITE when the site has several servers (handles are
+# partitioned among them by the hash rule; a server answers RC 301 for another's share) or
+# is a mirror. Without it the node is a one-server primary site built from [listen].
+# [site]
+# serial = 1                 # bump when the server list changes (clients see RC 300)
+# primary = true             # false for a mirror site
+# hash = "handle"            # handle, prefix or suffix
+# description = "Shanghai top-level node"
+# [[site.servers]]
+# id = 1                     # node.server_id of that server
+# address = "127.0.0.1"
+# tcp = 2641
+# udp = 2641
+# http = 8000
+# public_key = "keys/server1.pub"   # PEM; optional for the other servers
+"""
+
+
+def _render_recursive(roots: tuple[str, ...]) -> str:
+    r = RecursiveConfig()
+    return f"""
+[recursive]
+# Root servers (HOST:PORT) to start from; the node learns every root site from 0.NA/0.NA.
+roots = {_toml_list(roots)}
+# Or a bootstrap file: a JSON list of root sites (CNRI siteinfo.json form).
+# bootstrap = "bootstrap.json"
+# Longest time any answer is cached (two days at most), and how long "not found" is.
+max_ttl = {r.max_ttl}
+negative_ttl = {r.negative_ttl}
+# Records kept in the cache (least recently used dropped first).
+cache_max_entries = {r.cache_max_entries}
+# Requests in flight to any one upstream server; beyond it that server counts as busy.
+upstream_max_inflight = {r.upstream_max_inflight}
+# Consecutive failures after which an upstream server is skipped for open_seconds
+# (doubling while it stays dead), so a dead enterprise node costs no waiting.
+failure_threshold = {r.failure_threshold}
+open_seconds = {r.open_seconds:g}
+# Seconds per UDP try, then TCP with tcp_timeout, then HTTP when the server has it.
+udp_timeouts = [{", ".join(f"{t:g}" for t in r.udp_timeouts)}]
+tcp_timeout = {r.tcp_timeout:g}
+# Requests that already passed this many recursive nodes are refused (RC 6).
+max_recursion_count = {r.max_recursion_count}
 """

@@ -29,13 +29,17 @@ __all__ = [
     "InvalidValue",
     "NotResponsible",
     "OperationNotSupported",
+    "OutOfDateSiteInfo",
     "ProtocolError",
     "ReadOnly",
+    "RecursionTooDeep",
     "RegistryError",
     "RemoteError",
+    "ResolutionLoop",
     "ServerBusy",
     "StorageError",
     "TooManyValues",
+    "UpstreamUnavailable",
     "ValueExists",
     "ValuesNotFound",
     "WriteConflict",
@@ -151,6 +155,33 @@ class TooManyValues(InvalidValue):
 class NotResponsible(RegistryError):
     response_code = 301
     fmt = "server not responsible for {handle}: prefix {prefix} is not homed here"
+
+
+class OutOfDateSiteInfo(RegistryError):
+    """The client hashed with an older HS_SITE serial than the server's (RC 300)."""
+
+    response_code = 300
+    fmt = "out-of-date site info: {reason}"
+
+
+class RecursionTooDeep(RegistryError):
+    """Too many hops (referrals, HS_SERV indirections, recursive forwards) for one request."""
+
+    response_code = 6
+    fmt = "recursion count too high: {reason}"
+
+
+class ResolutionLoop(RecursionTooDeep):
+    """A referral, HS_SERV or HS_ALIAS chain came back to where it had been."""
+
+    fmt = "resolution loop: {reason}"
+
+
+class UpstreamUnavailable(RegistryError):
+    """No server of the sites responsible for a handle answered (resolver side)."""
+
+    response_code = 2
+    fmt = "no server answered for {handle}: {reason}"
 
 
 class InvalidAdmin(RegistryError):

@@ -53,4 +53,7 @@ def test_a_request_no_stage_answers_is_not_supported() -> None:
 
 
 def test_order_table_starts_with_the_guard() -> None:
-    assert ORDER[0] == "guard" and ORDER[-1] == "authoritative"
+    # Answering stages come last: a referral or authentication decides before them.
+    assert ORDER[0] == "guard"
+    assert ORDER.index("referral") < ORDER.index("auth") < ORDER.index("authoritative")
+    assert ORDER[-1] == "recursive"

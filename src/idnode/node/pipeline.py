@@ -36,8 +36,8 @@ class Stage(Protocol):
         ...
 
 
-#: The only legal order of stages. Later issues add stages (cache, referral, recurse, …) here.
-ORDER: tuple[str, ...] = ("guard", "auth", "authoritative")
+#: The only legal order of stages. A role lists a subsequence of it.
+ORDER: tuple[str, ...] = ("guard", "referral", "auth", "authoritative", "recursive")
 
 
 async def _end(ctx: RequestContext, request: Message) -> Response:

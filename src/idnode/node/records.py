@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from idnode.errors import InvalidHandle
 from idnode.identifiers.handle import PREFIX_NA, Handle
 from idnode.identifiers.value import HandleValue
+from idnode.identifiers.values.site import SiteData
 from idnode.node.cache import Generation, LruCache
 from idnode.storage import Record, Store, normalise_prefix
 from idnode.storage.ops import HomePrefix, UnhomePrefix, WriteOp
@@ -51,6 +52,9 @@ class Records:
         self.cache: LruCache[str, Cached] = LruCache(max_cached)
         self._inline = store.kind in ("sqlite", "memory")
         self._homed: frozenset[str] = frozenset(store.homed_prefixes())
+        # A multi-server site: (site, this server's index); handles hashing elsewhere
+        # belong to another server of the site.
+        self._share: tuple[SiteData, int] | None = None
         # Bumped by every local commit: a read that overlapped one is not cached.
         self._epoch = 0
 
@@ -138,8 +142,29 @@ class Records:
         """
         return self.responsible_for_key(handle.key)
 
+    def set_share(self, site: SiteData, index: int) -> None:
+        """Answer only for the handles that hash to server ``index`` of ``site`` (§10.3)."""
+        self._share = (site, index) if len(site.servers) > 1 else None
+
+    def share_owner(self, key: str) -> int | None:
+        """The index of the site's server holding ``key`` when that is not this server."""
+        if self._share is None:
+            return None
+        site, mine = self._share
+        owner = site.server_index(key)  # the hash upper-cases, so key and text agree
+        return None if owner == mine else owner
+
     def responsible_for_key(self, key: str) -> bool:
         """:meth:`responsible_for` on a normalised key (the UDP fast path has no Handle)."""
+        if self._share is not None and self.share_owner(key) is not None:
+            return False
+        return self._homed_for(key)
+
+    def homed_for(self, handle: Handle) -> bool:
+        """Whether ``handle``'s prefix is homed here, whichever server of the site holds it."""
+        return self._homed_for(handle.key)
+
+    def _homed_for(self, key: str) -> bool:
         homed = self.homed
         head, _, rest = key.partition("/")
         if head != PREFIX_NA:

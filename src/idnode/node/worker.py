@@ -6,29 +6,36 @@ authoritative node (``guard`` → ``auth`` → ``authoritative``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from idnode.auth.identity import Identity
 from idnode.auth.keys import PrivateKey, load_private_key, public_key_data
 from idnode.auth.permissions import Authorizer
-from idnode.config import Address, NodeConfig
+from idnode.config import Address, NodeConfig, parse_address
+from idnode.config_roles import HASH_OPTIONS, ROLES, SiteConfig
+from idnode.errors import ConfigError, RegistryError
 from idnode.http import HttpServer, HttpSettings, TlsSettings
 from idnode.identifiers.values.site import Interface, ServerRecord, SiteData
 from idnode.node.accesslog import AccessLog
 from idnode.node.cache import Generation
 from idnode.node.edge import Edge
-from idnode.node.fastpath import FastResolver
+from idnode.node.fastpath import FastResolver, records_lookup
 from idnode.node.pipeline import Stage, build_chain
 from idnode.node.records import Records
 from idnode.node.service import DatagramService, StreamService, StreamSession, UdpSettings
 from idnode.node.stages.auth import Auth, AuthSettings
 from idnode.node.stages.authoritative import Authoritative, AuthoritativeSettings
 from idnode.node.stages.guard import Guard, GuardSettings
+from idnode.node.stages.recursive import Recursive, RecursiveSettings, cache_lookup
+from idnode.node.stages.referral import Referral, ReferralSettings
 from idnode.node.writes import WriteQueue
 from idnode.protocol.constants import MAJOR_VERSION, MINOR_VERSION
+from idnode.resolver import Resolver, ResolverSettings, load_bootstrap
 from idnode.storage import Store, open_store
 from idnode.transport.sockets import bind_tcp, bind_udp
 from idnode.transport.tcp import TcpServer
@@ -40,23 +47,78 @@ __all__ = ["Assembly", "Listeners", "Worker", "assemble", "bind_listeners", "bui
 log = logging.getLogger("idnode.server")
 
 _BOTH, _QUERY = 3, 2
-_UDP, _TCP = 0, 1
+_UDP, _TCP, _HTTP = 0, 1, 2
 
 
 def build_site(config: NodeConfig, udp: tuple[str, int] | None, tcp: tuple[str, int] | None,
-               server_key: PrivateKey) -> SiteData:
-    """This server's HS_SITE: TCP listed first (IDIS SDKs take the first fitting interface)."""
+               server_key: PrivateKey, http: tuple[str, int] | None = None) -> SiteData:
+    """This server's HS_SITE: the configured ``[site]``, else a one-server primary site from
+    the listeners. TCP is listed first (IDIS SDKs take the first fitting interface)."""
+    own_key = public_key_data(server_key).to_bytes()
+    if config.site is not None:
+        return _configured_site(config.site, config.server_id, own_key)
     interfaces = []
     if tcp is not None:
         interfaces.append(Interface(_BOTH, _TCP, tcp[1]))
     if udp is not None:
         interfaces.append(Interface(_QUERY, _UDP, udp[1]))
-    host = (tcp or udp or ("127.0.0.1", 0))[0]
-    record = ServerRecord.from_ip(config.server_id, host,
-                                  public_key=public_key_data(server_key).to_bytes(),
+    if http is not None:
+        interfaces.append(Interface(_QUERY, _HTTP, http[1]))
+    host = (tcp or udp or http or ("127.0.0.1", 0))[0]
+    record = ServerRecord.from_ip(config.server_id, host, public_key=own_key,
                                   interfaces=tuple(interfaces))
     return SiteData(protocol_major=MAJOR_VERSION, protocol_minor=MINOR_VERSION, serial=1,
-                    primary=True, attributes=((b"desc", b"idnode"),), servers=(record,))
+                    primary=True, attributes=((b"desc", _description(config).encode()),),
+                    servers=(record,))
+
+
+def _description(config: NodeConfig) -> str:
+    name = ROLES.get(config.role, config.role)
+    return f"idnode {name}" + (f" for {', '.join(config.prefixes)}" if config.prefixes else "")
+
+
+def _configured_site(site: SiteConfig, server_id: int, own_key: bytes) -> SiteData:
+    records = []
+    for server in site.servers:
+        interfaces = []
+        if server.tcp:
+            interfaces.append(Interface(_BOTH, _TCP, server.tcp))
+        if server.udp:
+            interfaces.append(Interface(_QUERY, _UDP, server.udp))
+        if server.http:
+            interfaces.append(Interface(_QUERY, _HTTP, server.http))
+        key = own_key if server.server_id == server_id else _public_key_file(server.public_key)
+        records.append(ServerRecord.from_ip(server.server_id, server.address, public_key=key,
+                                            interfaces=tuple(interfaces)))
+    attributes = ((b"desc", site.description.encode()),) if site.description else ()
+    return SiteData(protocol_major=MAJOR_VERSION, protocol_minor=MINOR_VERSION,
+                    serial=site.serial, primary=site.primary, multi_primary=site.multi_primary,
+                    hash_option=HASH_OPTIONS[site.hash], attributes=attributes,
+                    servers=tuple(records))
+
+
+def _public_key_file(path: Path | None) -> bytes:
+    """Another server's public key (PEM) in HS_PUBKEY form; empty when not configured."""
+    if path is None:
+        return b""
+    from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(key="site.servers.public_key", reason=f"{path}: {exc}") from None
+    if not isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
+        raise ConfigError(key="site.servers.public_key", reason=f"{path}: not an RSA or DSA "
+                                                                "public key")
+    return public_key_data(key).to_bytes()
+
+
+def site_index(site: SiteData, server_id: int) -> int:
+    """This server's position in its site's server list (the hash rule's index)."""
+    for i, server in enumerate(site.servers):
+        if server.server_id == server_id:
+            return i
+    raise ConfigError(key="node.server_id", reason=f"server {server_id} is not in the site")
 
 
 @dataclass(slots=True)
@@ -82,6 +144,7 @@ class Assembly:
     fast: FastResolver
     authorizer: Authorizer
     site: SiteData
+    resolver: Resolver | None = None
 
 
 def bind_listeners(config: NodeConfig, *, reuse_port: bool) -> Listeners:
@@ -95,11 +158,23 @@ def bind_listeners(config: NodeConfig, *, reuse_port: bool) -> Listeners:
 
 
 def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
-               authorizer: Authorizer, site: bytes) -> list[Stage]:
-    """The authoritative role: ``guard`` → ``auth`` → ``authoritative``."""
+               authorizer: Authorizer, site: SiteData,
+               resolver: Resolver | None = None) -> list[Stage]:
+    """The stages of the node's role.
+
+    Authoritative roles (root, top-level, secondary, enterprise): ``guard`` → ``referral``
+    → ``auth`` → ``authoritative``. The recursive role: ``guard`` → ``recursive``.
+    """
     limits = config.limits
+    guard = Guard(GuardSettings(max_values=limits.max_values_per_handle))
+    if config.is_recursive:
+        assert resolver is not None
+        return [guard, Recursive(RecursiveSettings(
+            max_handle_bytes=limits.max_handle_bytes,
+            max_recursion_count=config.recursive.max_recursion_count), resolver, site)]
     return [
-        Guard(GuardSettings(max_values=limits.max_values_per_handle)),
+        guard,
+        Referral(ReferralSettings(), records),
         Auth(AuthSettings(timeout=limits.auth_timeout,
                           max_pending=limits.max_pending_challenges,
                           max_pending_bytes=limits.max_pending_challenge_bytes,
@@ -109,13 +184,38 @@ def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
         Authoritative(AuthoritativeSettings(max_values=limits.max_values_per_handle,
                                             max_handle_bytes=limits.max_handle_bytes,
                                             list_page_size=limits.list_page_size),
-                      records, writes, authorizer, lambda: site),
+                      records, writes, authorizer, site),
     ]
+
+
+def build_resolver(config: NodeConfig) -> Resolver:
+    """The recursive node's resolver, from ``[recursive]``: the bootstrap file's sites, or
+    one-server sites for the configured root addresses (primed once serving starts)."""
+    rec = config.recursive
+    if rec.bootstrap is not None:
+        roots = load_bootstrap(rec.bootstrap)
+    else:
+        roots = [_root_site(parse_address(text, "recursive.roots")) for text in rec.roots]
+    settings = ResolverSettings(udp_timeouts=rec.udp_timeouts, tcp_timeout=rec.tcp_timeout,
+                                max_ttl=rec.max_ttl, negative_ttl=rec.negative_ttl,
+                                max_recursion_count=rec.max_recursion_count,
+                                upstream_max_inflight=rec.upstream_max_inflight,
+                                failure_threshold=rec.failure_threshold,
+                                open_seconds=rec.open_seconds,
+                                cache_max_entries=rec.cache_max_entries)
+    return Resolver(roots, settings)
+
+
+def _root_site(address: Address) -> SiteData:
+    interfaces = (Interface(_QUERY, _UDP, address.port), Interface(_QUERY, _TCP, address.port))
+    return SiteData(servers=(ServerRecord.from_ip(1, address.host, interfaces=interfaces),),
+                    attributes=((b"desc", f"root {address}".encode()),))
 
 
 def assemble(config: NodeConfig, store: Store, generation: Generation,
              access_log: AccessLog, server_key: PrivateKey,
-             udp: tuple[str, int] | None, tcp: tuple[str, int] | None) -> Assembly:
+             udp: tuple[str, int] | None, tcp: tuple[str, int] | None,
+             http: tuple[str, int] | None = None) -> Assembly:
     """Build (and start the write queue of) everything a worker answers requests with.
 
     Must run inside the event loop that will serve the requests.
@@ -126,16 +226,24 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
     writes.start()
     admins = tuple(Identity.parse(a) for a in config.server_admins)
     authorizer = Authorizer(records.values_of, server_admins=admins)
-    site_data = build_site(config, udp, tcp, server_key)
-    site = site_data.to_bytes()
-    edge = Edge(build_chain(stages_for(config, records, writes, authorizer, site)),
+    site = build_site(config, udp, tcp, server_key, http)
+    resolver: Resolver | None = None
+    if config.is_recursive:
+        resolver = build_resolver(config)
+        lookup = cache_lookup(resolver.cache)
+    else:
+        records.set_share(site, site_index(site, config.server_id))
+        lookup = records_lookup(records)
+    edge = Edge(build_chain(stages_for(config, records, writes, authorizer, site, resolver)),
                 access_log, server_key)
-    fast = FastResolver(records, access_log, max_handle_bytes=limits.max_handle_bytes)
+    fast = FastResolver(lookup, access_log, max_handle_bytes=limits.max_handle_bytes,
+                        authoritative=resolver is None)
     datagrams = DatagramService(edge, UdpSettings(limits.max_message_bytes,
                                                   limits.udp_max_answer_packets), fast=fast)
     streams = StreamService(edge, max_message=limits.max_message_bytes,
                             idle_timeout=limits.tcp_idle_timeout)
-    return Assembly(records, writes, edge, datagrams, streams, fast, authorizer, site_data)
+    return Assembly(records, writes, edge, datagrams, streams, fast, authorizer, site,
+                    resolver)
 
 
 class Worker:
@@ -151,7 +259,24 @@ class Worker:
         self.tcp: TcpServer | None = None
         self.http: HttpServer | None = None
         self.https: HttpServer | None = None
+        self.resolver: Resolver | None = None
+        self._priming: asyncio.Future[None] | None = None
         self.access_log = AccessLog(config.access_log, config.home)
+
+    @staticmethod
+    async def _prime(resolver: Resolver) -> None:
+        """Learn every root site from ``0.NA/0.NA`` (like DNS priming); retried with backoff
+        while the roots do not answer, since resolutions work from the configured ones."""
+        delay = 1.0
+        while True:
+            try:
+                await resolver.prime()
+                return
+            except RegistryError as exc:
+                log.warning("priming the root sites failed (%s); retrying in %.0f s", exc,
+                            delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
 
     async def start(self) -> None:
         config, limits = self.config, self.config.limits
@@ -163,8 +288,12 @@ class Worker:
         generation = Generation(run_dir / "generation", self.slot)
         server_key = load_private_key(config.server_key)
         parts = assemble(config, self.store, generation, self.access_log, server_key,
-                         _name(self.listeners.udp), _name(self.listeners.tcp))
+                         _name(self.listeners.udp), _name(self.listeners.tcp),
+                         _name(self.listeners.http))
         self.writes = parts.writes
+        self.resolver = parts.resolver
+        if self.resolver is not None and config.recursive.bootstrap is None:
+            self._priming = asyncio.ensure_future(self._prime(self.resolver))
         if self.listeners.udp is not None:
             self.udp = UdpServer(self.listeners.udp, parts.datagrams.datagram)
             await self.udp.start()
@@ -186,7 +315,7 @@ class Worker:
         from idnode.web.factory import build_web_app
         config, web = self.config, self.config.web
         app = build_web_app(config, parts.records, parts.authorizer, parts.edge,
-                            self.access_log, server_key, parts.site)
+                            self.access_log, server_key, parts.site, parts.resolver)
         settings = HttpSettings(max_body_bytes=web.max_body_bytes,
                                 idle_timeout=web.idle_timeout,
                                 max_connections=web.max_connections)
@@ -209,6 +338,10 @@ class Worker:
         for web in (self.http, self.https):
             if web is not None:
                 await web.close()
+        if self._priming is not None:
+            self._priming.cancel()
+        if self.resolver is not None:
+            await self.resolver.close()
         if self.writes is not None:
             await self.writes.close()
         if self.store is not None:

@@ -56,7 +56,7 @@ class WebSettings:
 
 
 class WebApp:
-    def __init__(self, rest: RestApi, authenticator: Authenticator, search: ReverseLookup,
+    def __init__(self, rest: RestApi, authenticator: Authenticator, search: ReverseLookup | None,
                  edge: Edge, access_log: AccessLog, prefixes: Callable[[], Iterable[str]],
                  settings: WebSettings) -> None:
         self.rest = rest
@@ -146,9 +146,15 @@ class WebApp:
         if path == "/openapi.json":
             return (self._openapi_response(request) if get
                     else _not_allowed(request, "GET")), None
+        if path.startswith("/hrls/") and self.search is None:
+            return rc_response(request, ResponseCode.OPERATION_NOT_SUPPORTED,
+                               "reverse lookup is served by authoritative nodes; a recursive "
+                               "node (递归节点) holds no records"), None
         if path == "/hrls/ping":
+            assert self.search is not None
             return self.search.ping(), None
         if path == "/hrls/handles" or path.startswith("/hrls/handles/"):
+            assert self.search is not None
             prefix = path[len("/hrls/handles/"):] if len(path) > 14 else ""
             return (await self.search.search(request, prefix.strip("/") or None) if get
                     else _not_allowed(request, "GET")), None

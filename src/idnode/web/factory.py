@@ -9,13 +9,16 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from idnode.auth.keys import PrivateKey
 from idnode.auth.permissions import Authorizer
 from idnode.config import NodeConfig
+from idnode.config_roles import ROLES
 from idnode.identifiers.values.site import SiteData
 from idnode.node.accesslog import AccessLog
 from idnode.node.edge import Edge
 from idnode.node.records import Records
 from idnode.node.throttle import FailureThrottle
+from idnode.resolver import Resolver
 from idnode.web.app import WebApp, WebSettings
 from idnode.web.authn import Authenticator
+from idnode.web.recursive import RecursiveApi
 from idnode.web.rest import RestApi, RestLimits
 from idnode.web.search import ReverseLookup, SearchSettings
 from idnode.web.sessions import Sessions
@@ -30,19 +33,29 @@ def session_key(server_key: PrivateKey) -> bytes:
 
 
 def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, edge: Edge,
-                  access_log: AccessLog, server_key: PrivateKey, site: SiteData) -> WebApp:
+                  access_log: AccessLog, server_key: PrivateKey, site: SiteData,
+                  resolver: Resolver | None = None) -> WebApp:
+    """The web face; with a ``resolver`` (the recursive role) reads go through it."""
     limits, web = config.limits, config.web
     sessions = Sessions(session_key(server_key), config.home / "run" / "http-sessions",
                         lifetime=web.session_lifetime)
     authn = Authenticator(records, sessions, FailureThrottle(limits.auth_failures_per_minute),
                           allow_plain_http=web.allow_credentials_over_http,
                           pbkdf2_max_iterations=limits.pbkdf2_max_iterations)
-    rest = RestApi(records, authorizer, edge.chain, authn.identify, lambda: site,
-                   RestLimits(max_handle_bytes=limits.max_handle_bytes,
-                              max_values=limits.max_values_per_handle,
-                              list_page_size=limits.list_page_size))
-    search = ReverseLookup(records, authn.identify,
-                           SearchSettings(require_auth=web.search_requires_auth))
+    rest_limits = RestLimits(max_handle_bytes=limits.max_handle_bytes,
+                             max_values=limits.max_values_per_handle,
+                             list_page_size=limits.list_page_size)
+    rest: RestApi
+    search: ReverseLookup | None = None
+    if resolver is not None:
+        rest = RecursiveApi(records, authorizer, edge.chain, authn.identify, lambda: site,
+                            rest_limits).attach(resolver)
+        name = f"idnode {ROLES['recursive']}"
+    else:
+        rest = RestApi(records, authorizer, edge.chain, authn.identify, lambda: site,
+                       rest_limits)
+        search = ReverseLookup(records, authn.identify,
+                               SearchSettings(require_auth=web.search_requires_auth))
+        name = f"idnode {', '.join(config.prefixes)}"
     return WebApp(rest, authn, search, edge, access_log, lambda: records.homed,
-                  WebSettings(node_name=f"idnode {', '.join(config.prefixes)}",
-                              max_message_bytes=limits.max_message_bytes))
+                  WebSettings(node_name=name, max_message_bytes=limits.max_message_bytes))

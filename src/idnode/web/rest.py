@@ -52,7 +52,7 @@ from idnode.protocol.constants import OpCode, OpFlag, ResponseCode
 from idnode.protocol.message import Message
 from idnode.web.status import json_response, rc_response
 
-__all__ = ["RestApi", "RestLimits", "parse_bool"]
+__all__ = ["RestApi", "RestLimits", "int_params", "key_or_none", "parse_bool"]
 
 _JSON_TYPES = ("application/json", "text/json")
 _INT32_MAX = 0x7FFF_FFFF
@@ -84,7 +84,7 @@ def parse_bool(value: str | None, default: bool, name: str) -> bool:
     raise InvalidValue(reason=f"parameter {name} must be true or false, not {value!r}")
 
 
-def _ints(values: Sequence[str], name: str) -> list[int]:
+def int_params(values: Sequence[str], name: str) -> list[int]:
     out = []
     for text in values:
         for raw in text.split(","):
@@ -118,7 +118,7 @@ class RestApi:
     # -- reads --------------------------------------------------------------------------
     def fast_get(self, request: Request, text: str) -> Response | None:
         """``GET /api/handles/{h}`` without parameters or credentials, from the cache."""
-        key = _key_or_none(text, self.limits.max_handle_bytes)
+        key = key_or_none(text, self.limits.max_handle_bytes)
         if key is None:
             return None
         entry = self.records.cached(key)
@@ -144,7 +144,7 @@ class RestApi:
     async def get(self, request: Request, text: str) -> Response:
         params = request.params
         identity = await self.identify(request)
-        indexes = _ints(params.get("index", []), "index")
+        indexes = int_params(params.get("index", []), "index")
         types = [t for t in params.get("type", []) if t]
         public_only = parse_bool(request.param("publicOnly"), identity is None, "publicOnly")
         handle = self._handle(text)
@@ -190,7 +190,7 @@ class RestApi:
                 raise InvalidValue(reason="mintNewSuffix creates a handle; it cannot be "
                                           "combined with index")
             if [p.lower() for p in index_params] != ["various"]:
-                wanted = set(_ints(index_params, "index"))
+                wanted = set(int_params(index_params, "index"))
                 given = {v.index for v in values}
                 if wanted != given:
                     raise InvalidValue(reason=f"the index parameters {sorted(wanted)} must "
@@ -212,7 +212,7 @@ class RestApi:
         index_params = request.params.get("index", [])
         body: Body
         if index_params:
-            indexes = _ints(index_params, "index")
+            indexes = int_params(index_params, "index")
             if not indexes:
                 raise InvalidValue(reason="index= names no index to remove")
             opcode, body = OpCode.REMOVE_VALUE, RemoveValueRequest(text, tuple(indexes))
@@ -232,8 +232,8 @@ class RestApi:
             raise ProtocolError(reason=f"the body is not valid JSON: {exc}") from None
         if isinstance(obj, dict) and "handle" in obj:
             named = obj["handle"]
-            if not isinstance(named, str) or _key_or_none(named, 1 << 16) != \
-                    _key_or_none(text, 1 << 16):
+            if not isinstance(named, str) or key_or_none(named, 1 << 16) != \
+                    key_or_none(text, 1 << 16):
                 raise InvalidValue(reason=f"the body names handle {named!r}, but the URL "
                                           f"names {text!r}")
         return values_from_json(obj)
@@ -323,7 +323,7 @@ def _nonneg(text: str, name: str) -> int:
     return int(text)
 
 
-def _key_or_none(text: str, max_bytes: int) -> str | None:
+def key_or_none(text: str, max_bytes: int) -> str | None:
     try:
         return Handle.parse(text, max_length=max_bytes).key
     except InvalidHandle:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
 
-from idnode.auth.certs import client_certificate, self_signed_certificate, write_certificate
-from idnode.auth.keys import generate_private_key, public_key_data, save_private_key, save_secret
-from idnode.config import CONFIG_NAME, Address, NodeConfig, parse_address, render_config
+from idnode.config import CONFIG_NAME, parse_address
+from idnode.config_roles import ROLES
 from idnode.errors import ConfigError, RegistryError
-from idnode.node.provision import provision
-from idnode.node.worker import build_site
-from idnode.storage import open_store
+from idnode.identifiers.handle import PREFIX_NA
+from idnode.node.homes import TLS_GENERATE, HomeSpec, create_home
 
 __all__ = ["register"]
 
@@ -27,13 +24,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Create a node home directory. The last line printed is the admin "
                     "identity (index:handle).")
     p.add_argument("dir", type=Path, help="node home directory (created)")
-    p.add_argument("--prefix", action="append", required=True,
+    p.add_argument("--role", choices=tuple(ROLES), default="authoritative",
+                   help="the node's role; all but 'recursive' hold records for --prefix "
+                        "(a root node homes 0.NA)")
+    p.add_argument("--prefix", action="append", default=[],
                    help="prefix this node is home for (repeatable), e.g. 88.100.1")
-    p.add_argument("--udp", default="127.0.0.1:2641", help="UDP listener HOST:PORT or off")
-    p.add_argument("--tcp", default="127.0.0.1:2641", help="TCP listener HOST:PORT or off")
+    p.add_argument("--root", action="append", default=[], metavar="HOST:PORT",
+                   help="a root server a recursive node starts from (repeatable)")
+    p.add_argument("--udp", help="UDP listener HOST:PORT or off (default 127.0.0.1:2641; "
+                   "3641 for a recursive node)")
+    p.add_argument("--tcp", help="TCP listener HOST:PORT or off (default as --udp)")
     p.add_argument("--http", default="127.0.0.1:8000", help="HTTP listener HOST:PORT or off")
-    p.add_argument("--https", default="127.0.0.1:8443",
-                   help="HTTPS listener HOST:PORT or off")
+    p.add_argument("--https", help="HTTPS listener HOST:PORT or off (default "
+                   "127.0.0.1:8443; off for a recursive node)")
     p.add_argument("--tls-cert", type=Path, help="TLS certificate chain (PEM) to use instead "
                    "of a generated self-signed one (with --tls-key)")
     p.add_argument("--tls-key", type=Path, help="private key (PEM) of --tls-cert")
@@ -56,18 +59,42 @@ def _listener(text: str, flag: str) -> str:
     return text
 
 
+def _prefixes(args: argparse.Namespace) -> tuple[str, ...]:
+    prefixes = tuple(dict.fromkeys(args.prefix))
+    if args.role == "root" and not prefixes:
+        prefixes = (PREFIX_NA,)
+    if args.role == "recursive":
+        if prefixes:
+            raise ConfigError(key="--prefix", reason="a recursive node holds no prefixes")
+        if not args.root:
+            raise ConfigError(key="--root", reason="a recursive node needs at least one "
+                              "--root HOST:PORT")
+        for root in args.root:
+            parse_address(root, "--root")
+        return ()
+    if args.root:
+        raise ConfigError(key="--root", reason="only a recursive node takes --root")
+    if not prefixes:
+        raise ConfigError(key="--prefix", reason="at least one --prefix is required")
+    for prefix in prefixes:
+        if prefix.upper() == PREFIX_NA and args.role == "root":
+            continue
+        if not _PREFIX.match(prefix) or prefix.upper().startswith("0.NA"):
+            raise ConfigError(key="--prefix", reason=f"{prefix!r} is not a prefix "
+                              "(letters, digits, '.', '-', '_'; at most 64 characters)")
+    return prefixes
+
+
 def run(args: argparse.Namespace) -> int:
     home: Path = args.dir.resolve()
+    recursive = args.role == "recursive"
+    default_port = "127.0.0.1:3641" if recursive else "127.0.0.1:2641"
     try:
-        prefixes = tuple(dict.fromkeys(args.prefix))
-        for prefix in prefixes:
-            if not _PREFIX.match(prefix) or prefix.upper().startswith("0.NA"):
-                raise ConfigError(key="--prefix", reason=f"{prefix!r} is not a prefix "
-                                  "(letters, digits, '.', '-', '_'; at most 64 characters)")
-        udp = _listener(args.udp, "--udp")
-        tcp = _listener(args.tcp, "--tcp")
+        prefixes = _prefixes(args)
+        udp = _listener(args.udp or default_port, "--udp")
+        tcp = _listener(args.tcp or args.udp or default_port, "--tcp")
         http = _listener(args.http, "--http")
-        https = _listener(args.https, "--https")
+        https = _listener(args.https or ("off" if recursive else "127.0.0.1:8443"), "--https")
         if (args.tls_cert is None) != (args.tls_key is None):
             raise ConfigError(key="--tls-cert", reason="give both --tls-cert and --tls-key")
         if (home / CONFIG_NAME).exists():
@@ -79,40 +106,22 @@ def run(args: argparse.Namespace) -> int:
             secret = args.admin_secret_file.read_bytes().rstrip(b"\r\n")
         if secret is not None and not secret:
             raise ConfigError(key="--admin-secret", reason="empty secret")
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for sub in ("keys", "logs", "run", "storage"):
-            (home / sub).mkdir(mode=0o700, exist_ok=True)
-        server_key = generate_private_key("RSA", 2048)
-        admin_key = generate_private_key(args.key_alg, args.key_bits)
-        save_private_key(home / "keys" / "server.key", server_key)
-        save_private_key(home / "keys" / "admin.key", admin_key)
-        if secret is not None:
-            save_secret(home / "keys" / "admin.secret", secret)
-        admins = [f"300:{prefixes[0]}/ADMIN"] + (
-            [f"301:{prefixes[0]}/ADMIN"] if secret is not None else [])
-        # A client certificate for the admin identity: what Handle.Net REST clients
-        # (pyhandle, b2handle) present to authenticate with the admin key.
-        write_certificate(home / "keys" / "admin.crt",
-                          client_certificate(admin_key, admins[0]))
-        tls_cert, tls_key = _tls_pair(home, args, https)
-        text = render_config(prefixes=prefixes, server_admins=tuple(admins), udp=udp, tcp=tcp,
-                             http=http, https=https, storage_url=args.storage,
-                             tls_certificate=tls_cert, tls_private_key=tls_key)
-        fd = os.open(home / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        from idnode.config import load_config
-        config: NodeConfig = load_config(home)
-        site = build_site(config, _pair(config.udp), _pair(config.tcp), server_key).to_bytes()
-        store = open_store(config.storage_url, max_values=config.limits.max_values_per_handle)
-        try:
-            identity = provision(store, prefixes, public_key_data(admin_key), secret, site)
-        finally:
-            store.close()
+        tls: str | tuple[Path, Path] = TLS_GENERATE if args.tls_cert is None \
+            else (args.tls_cert, args.tls_key)
+        made = create_home(HomeSpec(
+            home=home, role=args.role, prefixes=prefixes, roots=tuple(args.root), udp=udp,
+            tcp=tcp, http=http, https=https, storage_url=args.storage, secret=secret,
+            key_alg=args.key_alg, key_bits=args.key_bits, tls=tls))
     except (RegistryError, OSError) as exc:
         print(f"idnode init: {exc}", file=sys.stderr)
         return 2
     print(f"node home:      {home}")
+    if made.identity is None:
+        print(f"role:           {ROLES['recursive']}, roots {', '.join(args.root)}")
+        print(f"start with:     idnode serve {home}")
+        return 0
+    config, identity = made.config, made.identity
+    print(f"role:           {ROLES[args.role]}")
     print(f"config:         {home / CONFIG_NAME}")
     print(f"storage:        {config.storage_url}")
     print(f"prefixes:       {', '.join(prefixes)} (homed; 0.NA/<prefix> created)")
@@ -127,25 +136,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"start with:     idnode serve {home}")
     print(identity.pubkey)
     return 0
-
-
-def _tls_pair(home: Path, args: argparse.Namespace, https: str) -> tuple[str, str]:
-    """Paths of the HTTPS certificate and key: the operator's, or a new self-signed pair."""
-    if args.tls_cert is not None:
-        for path in (args.tls_cert, args.tls_key):
-            if not path.is_file():
-                raise ConfigError(key=str(path), reason="no such file")
-        return str(args.tls_cert.resolve()), str(args.tls_key.resolve())
-    hosts = ["localhost", "127.0.0.1", "::1"]
-    if https != "off":
-        host = parse_address(https, "--https").host
-        if host not in hosts and host not in ("0.0.0.0", "::"):
-            hosts.insert(0, host)
-    key = generate_private_key("RSA", 2048)
-    save_private_key(home / "keys" / "tls.key", key)
-    write_certificate(home / "keys" / "tls.crt", self_signed_certificate(key, hosts=hosts))
-    return "keys/tls.crt", "keys/tls.key"
-
-
-def _pair(addr: Address | None) -> tuple[str, int] | None:
-    return None if addr is None else (addr.host, addr.port)

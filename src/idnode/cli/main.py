@@ -18,6 +18,8 @@ from idnode.cli.commands import (
     UsageError,
     admin,
     batch,
+    delegate,
+    demo,
     init,
     keygen,
     resolve,
@@ -30,7 +32,7 @@ from idnode.transport.client import TransportError
 __all__ = ["COMMAND_MODULES", "build_parser", "exit_code_for", "main"]
 
 #: Every subcommand module, in the order ``idnode --help`` lists them.
-COMMAND_MODULES = (init, serve, resolve, admin, batch, keygen)
+COMMAND_MODULES = (init, serve, resolve, admin, delegate, batch, keygen, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

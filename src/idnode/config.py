@@ -345,7 +345,7 @@ def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
                   server_key: str = "keys/server.key", https: str = "off",
                   tls_certificate: str = "keys/tls.crt",
                   tls_private_key: str = "keys/tls.key", role: str = "authoritative",
-                  roots: tuple[str, ...] = ()) -> str:
+                  roots: tuple[str, ...] = (), server_id: int = 1) -> str:
     """The documented ``config.toml`` that ``idnode init`` writes."""
     lim = Limits()
     recursive = _render_recursive(roots) if role == "recursive" else _SITE_EXAMPLE
@@ -363,7 +363,7 @@ prefixes = {_toml_list(prefixes)}
 # Identities (index:handle) with full administrative rights on this server.
 server_admins = {_toml_list(server_admins)}
 # This server's id within its site (HS_SITE serverId).
-server_id = 1
+server_id = {server_id}
 # Worker processes sharing the listening ports (SO_REUSEPORT where the OS allows).
 workers = 1
 

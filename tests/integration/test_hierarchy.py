@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ import pytest
 from idnode.client import HandleClient
 from idnode.errors import RemoteError
 from idnode.identifiers.value import HandleValue
+from idnode.identifiers.values.site import Interface, InterfaceProtocol, ServerRecord, SiteData
 from resolver.cluster import Cluster, Node, alias, site_value, url
 
 T = TypeVar("T")
@@ -182,38 +184,59 @@ def test_server_of_a_multi_server_site_down_fails_over_to_the_mirror(tmp_path: P
     run(go, tmp_path)
 
 
-def test_dead_enterprise_node_costs_other_resolutions_nothing(tmp_path: Path) -> None:
+def blackhole() -> tuple[SiteData, list[socket.socket]]:
+    """A server that takes requests and never answers: a UDP socket nobody reads and a TCP
+    listener whose connections the kernel accepts and nobody serves."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen(64)
+    server = ServerRecord.from_ip(1, "127.0.0.1", interfaces=(
+        Interface(2, InterfaceProtocol.UDP, udp.getsockname()[1]),
+        Interface(3, InterfaceProtocol.TCP, tcp.getsockname()[1])))
+    return SiteData(attributes=((b"desc", b"hung"),), servers=(server,)), [udp, tcp]
+
+
+def test_hung_enterprise_node_costs_other_resolutions_nothing(tmp_path: Path) -> None:
     async def go(cluster: Cluster) -> None:
         nodes = await hierarchy(cluster, {f"88.118.8/ok-{n}": [url("https://ok")]
                                           for n in range(40)})
-        dead = await cluster.add_node("dead", ["88.118.9"],
-                                      {f"88.118.9/d-{n}": [url("https://d")] for n in range(5)})
-        nodes["sec"].put("0.NA/88.118.9", [site_value(1, dead.site(desc="dead"))])
-        _, client = await recursive(cluster, nodes["root"], failure_threshold=3,
-                                    open_seconds=30.0)
-        async with client:
-            await urls(client, "88.118.8/ok-0")  # warm the prefix records
-            await urls(client, "88.118.9/d-0")  # and the dead node's prefix record
-            await dead.stop()
-            doomed = [asyncio.ensure_future(client.resolve(f"88.118.9/d-{n}",
-                                                            authoritative=True))
-                      for n in range(1, 5) for _ in range(5)]
+        hung, sockets = blackhole()
+        nodes["sec"].put("0.NA/88.118.9", [site_value(1, hung)])
+        rec, client = await recursive(cluster, nodes["root"], failure_threshold=3,
+                                      open_seconds=30.0)
+        assert rec.udp is not None
+        # The doomed questions' client waits longer than the node's whole retry schedule.
+        patient = HandleClient(rec.udp, udp_timeouts=(10.0,), timeout=10.0)
+        try:
+            await urls(client, "88.118.8/ok-0")  # warm the upper levels
+            doomed = [asyncio.ensure_future(patient.resolve(f"88.118.9/d-{n}"))
+                      for n in range(4) for _ in range(5)]
+            await asyncio.sleep(0.05)  # they are all waiting on the hung node now
             elapsed = []
             for n in range(1, 40):  # meanwhile, the live enterprise node's identifiers
                 started = time.monotonic()
                 assert await urls(client, f"88.118.8/ok-{n}") == [b"https://ok"]
                 elapsed.append(time.monotonic() - started)
+            # All of them were answered while every question to the hung node still waited.
+            assert not any(f.done() for f in doomed)
             results = await asyncio.gather(*doomed, return_exceptions=True)
             assert all(isinstance(r, RemoteError) and r.response_code == 2 for r in results)
             assert "no server answered" in str(results[0])
-            # Every live resolution took a fraction of the dead node's retry schedule.
+            # Each live one took a fraction of what a question to the hung node costs.
             assert max(elapsed) < RETRY_SUM / 3, elapsed
-            # The circuit is open now: the dead node's identifiers fail at once.
+            # The circuit is open now: the hung node's identifiers fail at once.
             started = time.monotonic()
             with pytest.raises(RemoteError) as err:
-                await client.resolve("88.118.9/d-1", authoritative=True)
+                await patient.resolve("88.118.9/d-9")
             assert err.value.response_code == 2
             assert time.monotonic() - started < RETRY_SUM / 3
+        finally:
+            await client.close()
+            await patient.close()
+            for sock in sockets:
+                sock.close()
     run(go, tmp_path)
 
 

@@ -129,10 +129,8 @@ def create_home(spec: HomeSpec) -> NewHome:
     text = render_config(
         prefixes=spec.prefixes, server_admins=admins, udp=spec.udp, tcp=spec.tcp,
         http=spec.http, https=spec.https, storage_url=spec.storage_url,
-        tls_certificate=tls_cert, tls_private_key=tls_key, role=spec.role)
-    if spec.server_id != 1:
-        # render_config always writes the default id; set this server's in place.
-        text = text.replace("\nserver_id = 1\n", f"\nserver_id = {spec.server_id}\n", 1)
+        tls_certificate=tls_cert, tls_private_key=tls_key, role=spec.role,
+        server_id=spec.server_id)
     _write_config(home, text + spec.extra_config)
     config = load_config(home)
     site = build_site(config, _pair(config.udp), _pair(config.tcp), server_key,

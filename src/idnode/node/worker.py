@@ -169,9 +169,8 @@ def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
     guard = Guard(GuardSettings(max_values=limits.max_values_per_handle))
     if config.is_recursive:
         assert resolver is not None
-        return [guard, Recursive(RecursiveSettings(
-            max_handle_bytes=limits.max_handle_bytes,
-            max_recursion_count=config.recursive.max_recursion_count), resolver, site)]
+        return [guard, Recursive(RecursiveSettings(max_handle_bytes=limits.max_handle_bytes),
+                                 resolver, site)]
     return [
         guard,
         Referral(ReferralSettings(), records),

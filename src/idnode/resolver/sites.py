@@ -29,6 +29,7 @@ __all__ = [
     "plan",
     "server_label",
     "service_of",
+    "service_value_types",
     "site_name",
 ]
 
@@ -39,6 +40,14 @@ SERVICE_TYPES = ("HS_SITE", "HS_SITE.6")
 PREFIX_SERVICE_TYPES = ("HS_SITE.PREFIX", "HS_NA_DELEGATE")
 _SERV = "HS_SERV"
 _SERV_PREFIX = "HS_SERV.PREFIX"
+
+
+def service_value_types(*, prefix: bool) -> frozenset[str]:
+    """Every type naming a service: of ``P/…`` (HS_SITE, HS_SITE.6, HS_SERV), or with
+    ``prefix`` of the derived prefix records ``0.NA/P.x`` (HS_SITE.PREFIX, HS_SERV.PREFIX)."""
+    if prefix:
+        return frozenset((*PREFIX_SERVICE_TYPES, _SERV_PREFIX))
+    return frozenset((*SERVICE_TYPES, _SERV))
 
 #: Transports in the order they are tried for one server.
 _ORDER = (("udp", InterfaceProtocol.UDP), ("tcp", InterfaceProtocol.TCP),

@@ -48,8 +48,8 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
     rest: RestApi
     search: ReverseLookup | None = None
     if resolver is not None:
-        rest = RecursiveApi(records, authorizer, edge.chain, authn.identify, lambda: site,
-                            rest_limits).attach(resolver)
+        rest = RecursiveApi(resolver, records, authorizer, edge.chain, authn.identify,
+                            lambda: site, rest_limits)
         name = f"idnode {ROLES['recursive']}"
     else:
         rest = RestApi(records, authorizer, edge.chain, authn.identify, lambda: site,

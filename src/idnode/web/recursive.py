@@ -10,6 +10,7 @@ no records, so writes, listings and homed prefixes are refused (RC 5).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from idnode.errors import OperationNotSupported, RegistryError, ValuesNotFound
 from idnode.http.messages import Request, Response
@@ -31,14 +32,11 @@ _MAX_RENDERED = 100_000
 class RecursiveApi(RestApi):
     """:class:`RestApi` with reads from the resolver and no writes."""
 
-    resolver: Resolver
-    _answers: dict[str, tuple[CacheEntry, bytes]]
-
-    def attach(self, resolver: Resolver) -> RecursiveApi:
+    def __init__(self, resolver: Resolver, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.resolver = resolver
         # Rendered ``values`` arrays, checked by identity against the resolver's cache entry.
-        self._answers = {}
-        return self
+        self._answers: dict[str, tuple[CacheEntry, bytes]] = {}
 
     def fast_get(self, request: Request, text: str) -> Response | None:
         key = key_or_none(text, self.limits.max_handle_bytes)

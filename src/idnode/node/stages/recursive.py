@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idnode.errors import OperationNotSupported, RecursionTooDeep, ValuesNotFound
+from idnode.errors import OperationNotSupported, ValuesNotFound
 from idnode.identifiers.handle import Handle
 from idnode.identifiers.values.site import SiteData
 from idnode.node.context import RequestContext
@@ -35,7 +35,6 @@ _NOT_FOUND = (100, b"")
 @dataclass(frozen=True, slots=True)
 class RecursiveSettings:
     max_handle_bytes: int = 2048
-    max_recursion_count: int = 8
 
 
 def _tail(entry: CacheEntry) -> bytes:
@@ -83,9 +82,7 @@ class Recursive:
         assert isinstance(body, ResolutionRequest)
         handle = Handle.parse(body.handle, max_length=self.settings.max_handle_bytes)
         ctx.info.handle = handle.text
-        if request.recursion_count >= self.settings.max_recursion_count:
-            raise RecursionTooDeep(reason=f"the request has passed "
-                                          f"{request.recursion_count} recursive nodes already")
+        # The resolver refuses (RC 6) a request that passed too many recursive nodes.
         resolved = await self.resolver.resolve(
             body.handle, authoritative=bool(request.opflags & _AUTHORITATIVE),
             recursion_count=request.recursion_count)

@@ -27,14 +27,14 @@ from idnode.node.records import Records
 from idnode.protocol.bodies import ReferralBody, ResolutionRequest
 from idnode.protocol.constants import OpCode, OpFlag, ResponseCode
 from idnode.protocol.message import Message
+from idnode.resolver.sites import service_value_types
 
 __all__ = ["Referral", "ReferralSettings"]
 
 _DO_NOT_REFER = int(OpFlag.DO_NOT_REFER)
-#: what names the service for ``P/…`` in ``0.NA/P``
-_SERVICE_TYPES = frozenset({"HS_SITE", "HS_SITE.6", "HS_SERV"})
-#: what names the service holding ``0.NA/P.x`` (HS_NA_DELEGATE: HS_SITE.PREFIX's old name)
-_PREFIX_TYPES = frozenset({"HS_SITE.PREFIX", "HS_NA_DELEGATE", "HS_SERV.PREFIX"})
+# The same vocabulary the resolver reads referrals and prefix records with.
+_SERVICE_TYPES = service_value_types(prefix=False)
+_PREFIX_TYPES = service_value_types(prefix=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +66,9 @@ class Referral:
             handle = Handle.parse(body.handle, max_length=self.settings.max_handle_bytes)
         except InvalidHandle:
             return await next_(ctx, request)  # the authoritative stage explains
-        # A handle homed here but hashing to another server of this site is the
-        # authoritative stage's to answer (RC 300 / 301), not a referral elsewhere.
-        if self.records.responsible_for(handle) or self.records.homed_for(handle):
+        # Homed here (even when it hashes to another server of this site: RC 300 / 301 is
+        # the authoritative stage's answer, not a referral elsewhere).
+        if self.records.homed_for(handle):
             return await next_(ctx, request)
         found = await self._referral(handle)
         if found is None:

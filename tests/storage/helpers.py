@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import PERM_DEFAULT, HandleValue, Reference
+from idnode.storage import Store, bucket_of, record_hash
 
 
 def h(text: str) -> Handle:
@@ -17,3 +18,25 @@ def v(index: int, data: str = "x", type_: str = "URL", *, ttl: int = 86400,
     """A value with text data."""
     return HandleValue(index, type_, data.encode(), ttl=ttl, timestamp=timestamp,
                        permissions=permissions, references=references)
+
+
+def expected_digests(store: Store) -> dict[int, tuple[bytes, int, list[tuple[str, bytes]]]]:
+    """The digests recomputed from the records: bucket → (xor, count, hashes by key)."""
+    out: dict[int, tuple[bytes, int, list[tuple[str, bytes]]]] = {}
+    for rec in store.dump(limit=100_000):
+        bucket = bucket_of(rec.key)
+        xor, count, hashes = out.get(bucket, (bytes(16), 0, []))
+        digest = record_hash(rec)
+        xor = bytes(a ^ b for a, b in zip(xor, digest, strict=True))
+        out[bucket] = (xor, count + 1, [*hashes, (rec.key, digest)])
+    return {bucket: (xor, count, sorted(hashes))
+            for bucket, (xor, count, hashes) in out.items()}
+
+
+def check_digests(store: Store) -> None:
+    """The maintained digests are exactly those of the records."""
+    expected = expected_digests(store)
+    assert store.bucket_digests() == [(bucket, xor, count) for bucket, (xor, count, _)
+                                      in sorted(expected.items())]
+    for bucket, (_, _, hashes) in expected.items():
+        assert store.bucket_hashes(bucket) == hashes

@@ -150,7 +150,8 @@ def _make_version_1(url: str) -> None:
 
     conninfo, schema = split_url(url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        for table in ("value_index", "value_index_rev", "handle_counts"):
+        for table in ("value_index", "value_index_rev", "handle_counts", "record_hashes",
+                      "bucket_digests"):
             conn.execute(f"DROP TABLE {schema}.{table}")
         conn.execute(f"DELETE FROM {schema}.meta WHERE k != 'schema_version'")
         conn.execute(f"UPDATE {schema}.meta SET v = '1' WHERE k = 'schema_version'")

@@ -15,6 +15,8 @@ import pytest
 from idnode.storage import Store, Txn, open_store
 from services import drop_postgres_schema, postgres_url
 
+from .helpers import check_digests
+
 WRITER = str(Path(__file__).with_name("writer_proc.py"))
 
 
@@ -33,6 +35,7 @@ def _check_log_matches_records(store: Store) -> list[Txn]:
     assert {t.key for t in log} == set(records)
     for txn in log:
         assert records[txn.key].values == txn.values
+    check_digests(store)  # kept in step by every process's transactions
     return log
 
 

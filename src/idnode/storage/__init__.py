@@ -11,8 +11,15 @@ database transaction, each inside its own savepoint, and journals every successf
 the transaction log that mirrors follow (:meth:`Store.txns_after`).
 
 Every write also keeps, in the same transaction, a reverse index of the values of the
-indexed types (:meth:`Store.search`, rules in :mod:`.index`) and a handle count per prefix
-(:meth:`Store.count_handles`).
+indexed types (:meth:`Store.search`, rules in :mod:`.index`), a handle count per prefix
+(:meth:`Store.count_handles`) and the digests that compare two stores bucket by bucket
+(:meth:`Store.bucket_digests`, :mod:`.digest`).
+
+A mirror follows a primary with :meth:`Store.replicate` (the primary's log entries, same
+ids), starts from a dump with :meth:`Store.install_page` (which can set the log's floor,
+:meth:`Store.position`) and is repaired with :meth:`Store.install`; the log is kept short
+with :meth:`Store.prune_txns` and a demoted primary's divergent tail is cut with
+:meth:`Store.truncate_txns_after`.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from collections.abc import Sequence
 from idnode.errors import ConfigError
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
 from idnode.storage.base import Store, normalise_prefix
+from idnode.storage.digest import BUCKETS, bucket_of, record_hash
 from idnode.storage.index import DEFAULT_INDEX_TYPES
 from idnode.storage.memory import MemoryStore
 from idnode.storage.ops import (
@@ -40,6 +48,7 @@ from idnode.storage.ops import (
 from idnode.storage.sqlite import SQLiteStore, sqlite_path
 
 __all__ = [
+    "BUCKETS",
     "AddValues",
     "CreateHandle",
     "DeleteHandle",
@@ -54,8 +63,10 @@ __all__ = [
     "UnhomePrefix",
     "WriteOp",
     "WriteResult",
+    "bucket_of",
     "normalise_prefix",
     "open_store",
+    "record_hash",
 ]
 
 _SYNC = ("full", "normal")
@@ -65,8 +76,8 @@ def open_store(url: str, *, max_values: int = MAX_VALUES_PER_HANDLE,
                sync: str = "full", index_types: Sequence[str] = DEFAULT_INDEX_TYPES) -> Store:
     """Open the store at ``url``, upgrading an older schema.
 
-    Opening may run a bulk job before it returns: back-filling the reverse index and the
-    handle counts of a store written by an older idnode, or rebuilding the index when
+    Opening may run a bulk job before it returns: back-filling the reverse index, the handle
+    counts and the digests of a store written by an older idnode, or rebuilding the index when
     ``index_types`` differs from the set it was built for. The job runs in transactions of a
     few thousand handles in key order, logs its progress at INFO (logger
     ``idnode.storage``) and resumes where it stopped if interrupted; processes opening the

@@ -1,26 +1,29 @@
 """The storage API, written once over a small private contract per backend.
 
-:class:`Store` implements everything a caller sees: validation, the rules of each write
-operation, group commit with one savepoint per operation, journaling every successful write
-to the transaction log in the same database transaction, keeping the reverse index and the
-per-prefix handle counts in step with every write (same savepoint), searching, and the
-back-fill job that (re)builds the index. A backend implements only the low-level methods of
-:class:`~idnode.storage.contract.Backend`.
+:class:`Store` implements everything a caller sees; a backend implements only the low-level
+methods of :class:`~idnode.storage.contract.Backend`. It is built from layers, each in its
+own module (:mod:`.core` describes the stack): :mod:`.derived` keeps the reverse index, the
+per-prefix handle counts and the digests (:mod:`.digest`) in step with every write (same
+savepoint), :mod:`.backfill` runs the job that (re)builds them, and :mod:`.replicated` holds
+the primitives of replication (replaying a primary's log with its ids, installing pages of
+a dump) and the log's upkeep.
+
+This module holds the top layer, :class:`Store` itself: the reads and searches, validation,
+group commit with one savepoint per operation, the rules of each write operation and
+journaling every successful write to the transaction log in the same database transaction.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import ClassVar, NoReturn
+from typing import ClassVar
 
 from idnode.errors import (
     HandleExists,
     HandleNotFound,
-    InvalidHandle,
     InvalidValue,
     RegistryError,
     StorageError,
@@ -29,27 +32,18 @@ from idnode.errors import (
     ValuesNotFound,
     WriteConflict,
 )
-from idnode.identifiers.handle import (
-    Handle,
-    ascii_upper,
-    handle_key,
-    prefix_handle,
-    strip_prefix_handle,
-)
+from idnode.identifiers.handle import Handle, handle_key, prefix_handle
 from idnode.identifiers.value import HandleValue
-from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
-from idnode.storage.contract import BATCH_SIZE, META_JOB, META_TYPES, Backend
-from idnode.storage.index import (
-    DEFAULT_INDEX_TYPES,
-    MAX_SEARCH_LIMIT,
-    IndexJob,
-    check_index_types,
-    decode_types,
-    encode_types,
-    index_changes,
-    index_entries,
-    plan_search,
+from idnode.storage.backfill import Backfill
+from idnode.storage.contract import BATCH_SIZE
+from idnode.storage.core import (
+    by_index,
+    check_utf8,
+    normalise_prefix,
+    prefix_range,
 )
+from idnode.storage.digest import BUCKETS
+from idnode.storage.index import MAX_SEARCH_LIMIT, plan_search
 from idnode.storage.ops import (
     OP_ADD,
     OP_CREATE,
@@ -70,39 +64,20 @@ from idnode.storage.ops import (
     WriteOp,
     WriteResult,
 )
+from idnode.storage.replicated import Replicated
 from idnode.storage.search import find
 
-__all__ = ["Store", "normalise_prefix", "prefix_range"]
+__all__ = ["PRUNE_BATCH", "Store", "normalise_prefix", "prefix_range"]
 
+# Still defined here for code that imports it from this module; .backfill logs to it.
 log = logging.getLogger("idnode.storage")
 
-
-def normalise_prefix(prefix: str) -> str:
-    """``0.na/88.1`` or ``88.1`` → ``88.1``; ASCII letters upper-cased.
-
-    :raises InvalidHandle: empty, containing ``/`` or a control character.
-    """
-    bare = ascii_upper(strip_prefix_handle(prefix))
-    if not bare or "/" in bare or any(ch < " " or ch == "\x7f" for ch in bare):
-        raise InvalidHandle(handle=prefix, reason="not a prefix")
-    _check_utf8(bare)
-    return bare
-
-
-def _check_utf8(text: str) -> None:
-    # Lone surrogates pass Handle.parse but no database can store them.
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidHandle(handle=text, reason="not valid Unicode") from None
-
-
-def prefix_range(prefix: str) -> tuple[str, str]:
-    """The key range ``[P/, P0)`` holding every handle under the normalised ``prefix``.
-
-    ``0`` is the character after ``/``, so the range is exactly the keys starting ``P/``.
-    """
-    return prefix + "/", prefix + "0"
+# BATCH_SIZE and PRUNE_BATCH are read from this module's globals when a job or a prune
+# starts, and handed down to the layers, so setting them here (as tests do) takes effect.
+#: Log entries deleted per transaction by :meth:`Store.prune_txns`.
+PRUNE_BATCH = 10_000
+#: Keys per query of :meth:`Store.get_records` (SQLite allows a few thousand parameters).
+_KEYS_PER_QUERY = 500
 
 
 def _check_expected(op: CreateHandle | DeleteHandle | AddValues | ModifyValues | RemoveValues,
@@ -110,19 +85,15 @@ def _check_expected(op: CreateHandle | DeleteHandle | AddValues | ModifyValues |
     """Compare-and-set: refuse a write whose record changed since it was authorized."""
     if op.expect is None:
         return
-    if current is None or current.values != _by_index(op.expect):
+    if current is None or current.values != by_index(op.expect):
         raise WriteConflict(handle=op.handle.text)
-
-
-def _by_index(values: Iterable[HandleValue]) -> tuple[HandleValue, ...]:
-    return tuple(sorted(values, key=lambda value: value.index))
 
 
 def _index_list(indexes: Iterable[int]) -> str:
     return ", ".join(str(index) for index in sorted(indexes))
 
 
-class Store(Backend):
+class Store(Replicated, Backfill):
     """A handle store. Thread-safe: reads from any thread, writes serialised internally.
 
     Use :func:`idnode.storage.open_store` to get one.
@@ -135,19 +106,7 @@ class Store(Backend):
     """
 
     kind: ClassVar[str]
-    #: The driver's exception classes; they surface as :class:`StorageError`.
-    driver_errors: ClassVar[tuple[type[Exception], ...]] = ()
     search_scan_limit: int = 200_000
-
-    def __init__(self, url: str, *, max_values: int = MAX_VALUES_PER_HANDLE,
-                 index_types: Sequence[str] = DEFAULT_INDEX_TYPES) -> None:
-        if max_values < 1:
-            raise InvalidValue(reason=f"max_values must be at least 1, not {max_values}")
-        self.url = url
-        self.max_values = max_values
-        self.index_types = check_index_types(index_types)
-        self._write_lock = threading.Lock()
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
@@ -243,6 +202,42 @@ class Store(Backend):
         except self.driver_errors as exc:
             self._fail("reading the transaction log", exc)
 
+    def get_records(self, keys: Sequence[str]) -> dict[str, Record]:
+        """The records stored under ``keys``, by key (missing ones left out), all read from
+        one snapshot."""
+        self._check_open()
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Record] = {}
+        try:
+            with self._reading():
+                for start in range(0, len(wanted), _KEYS_PER_QUERY):
+                    found.update(self._get_many(wanted[start:start + _KEYS_PER_QUERY]))
+        except self.driver_errors as exc:
+            self._fail("reading records", exc)
+        return found
+
+    def bucket_digests(self) -> list[tuple[int, bytes, int]]:
+        """``(bucket, XOR of its record hashes, record count)`` of every non-empty bucket,
+        ascending (:mod:`.digest`); read from the 4096 aggregates, not the records."""
+        self._check_open()
+        try:
+            return self._bucket_digests()
+        except self.driver_errors as exc:
+            self._fail("reading digests", exc)
+
+    def bucket_hashes(self, bucket: int) -> list[tuple[str, bytes]]:
+        """``(key, record hash)`` of every record in ``bucket``, by key.
+
+        :raises ValueError: ``bucket`` is not in ``range(BUCKETS)``.
+        """
+        if not 0 <= bucket < BUCKETS:
+            raise ValueError(f"bucket {bucket} is not in 0..{BUCKETS - 1}")
+        self._check_open()
+        try:
+            return self._bucket_hashes(bucket)
+        except self.driver_errors as exc:
+            self._fail("reading digests", exc)
+
     def search(self, criteria: Sequence[tuple[str, str]], *, limit: int, offset: int = 0,
                prefix: str | None = None) -> list[str]:
         """Handles (their text) having, for every ``(type, pattern)`` criterion, an indexed
@@ -298,7 +293,7 @@ class Store(Backend):
         Searches during the rebuild may miss handles not reached yet."""
         self._check_open()
         try:
-            self._run_index_jobs(restart=True)
+            self._run_index_jobs(restart=True, batch=BATCH_SIZE)
         except self.driver_errors as exc:
             self._fail("rebuilding the reverse index", exc)
 
@@ -332,18 +327,22 @@ class Store(Backend):
 
     def _run(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         results: list[WriteResult] = []
-        with self._transaction():
+        with self._writing():
             if len(ops) == 1:
                 # A savepoint would only duplicate the transaction: skip its round trips.
                 results.append(self._execute(ops[0]))
                 return results
+            pending = self._buffered()
             for op in ops:
+                mark = pending.mark()
                 try:
                     with self._savepoint():
                         results.append(self._execute(op))
                 except StorageError:
                     raise
                 except RegistryError as exc:
+                    # Any other error aborts the whole transaction, buffer and all.
+                    pending.undo(mark)
                     results.append(exc)
         return results
 
@@ -393,6 +392,17 @@ class Store(Backend):
         """Unhome ``prefix``. :raises HandleNotFound: it is not homed."""
         self._apply_one(UnhomePrefix(prefix))
 
+    # -- the log's upkeep (the rest of it is in .replicated) ------------------------------
+    def prune_txns(self, *, before: float, keep: int = 1) -> int:
+        """Delete the log entries written before the unix time ``before``, except the newest
+        ``keep`` entries (so :meth:`position` never goes back), in transactions of at most
+        :data:`PRUNE_BATCH` entries; the entries are found outside the write lock.
+
+        :returns: how many entries were deleted.
+        :raises ValueError: ``keep`` is less than 1.
+        """
+        return self._prune_txns(before, keep, PRUNE_BATCH)
+
     def close(self) -> None:
         """Release connections; later calls raise :class:`StorageError`. Idempotent."""
         with self._write_lock:
@@ -404,7 +414,7 @@ class Store(Backend):
     # -- the rules of each operation ----------------------------------------------------
     def _execute(self, op: WriteOp) -> WriteResult:
         if not isinstance(op, HomePrefix | UnhomePrefix):
-            _check_utf8(op.handle.text)
+            check_utf8(op.handle.text)
         match op:
             case CreateHandle():
                 return self._create(op)
@@ -437,8 +447,10 @@ class Store(Backend):
         self._put(key, op.handle.text, values, removed)
         self._reindex(key, () if old is None else old.values, values, removed)
         if old is None:
-            self._count(_prefix_of(key), 1)
-        return self._logged(OP_CREATE, Record(op.handle.text, key, values))
+            self._tally(key, 1)
+        record = Record(op.handle.text, key, values)
+        self._rehash(key, old, record)
+        return self._logged(OP_CREATE, record)
 
     def _delete(self, op: DeleteHandle) -> None:
         key = op.handle.key
@@ -447,10 +459,7 @@ class Store(Backend):
         dropped = self._drop(key)
         if dropped is None:
             raise HandleNotFound(handle=op.handle.text)
-        gone = index_entries(key, dropped, self.index_types)
-        if gone:
-            self._unindex(key, gone)
-        self._count(_prefix_of(key), -1)
+        self._forget(dropped)
         self._append_txn(time.time(), OP_DELETE, key, op.handle.text, ())
 
     def _add(self, op: AddValues) -> Record:
@@ -466,7 +475,9 @@ class Store(Backend):
         self._check_count(len(merged))
         self._put(old.key, None, values, ())
         self._reindex(old.key, old.values, values, ())
-        return self._logged(OP_ADD, Record(old.handle, old.key, _by_index(merged.values())))
+        record = Record(old.handle, old.key, by_index(merged.values()))
+        self._rehash(old.key, old, record)
+        return self._logged(OP_ADD, record)
 
     def _modify(self, op: ModifyValues) -> Record:
         old = self._existing(op.handle)
@@ -480,7 +491,9 @@ class Store(Backend):
         merged.update((value.index, value) for value in values)
         self._put(old.key, None, values, ())
         self._reindex(old.key, old.values, values, ())
-        return self._logged(OP_MODIFY, Record(old.handle, old.key, _by_index(merged.values())))
+        record = Record(old.handle, old.key, by_index(merged.values()))
+        self._rehash(old.key, old, record)
+        return self._logged(OP_MODIFY, record)
 
     def _remove(self, op: RemoveValues) -> Record:
         old = self._existing(op.handle)
@@ -495,8 +508,10 @@ class Store(Backend):
                                  reason=f"no value at index {_index_list(missing)}")
         self._put(old.key, None, (), sorted(wanted))
         self._reindex(old.key, old.values, (), wanted)
-        kept = tuple(value for value in old.values if value.index not in wanted)
-        return self._logged(OP_REMOVE, Record(old.handle, old.key, kept))
+        record = Record(old.handle, old.key,
+                        tuple(value for value in old.values if value.index not in wanted))
+        self._rehash(old.key, old, record)
+        return self._logged(OP_REMOVE, record)
 
     def _home(self, prefix: str, *, homed: bool) -> None:
         bare = normalise_prefix(prefix)
@@ -507,85 +522,17 @@ class Store(Backend):
         self._append_txn(time.time(), OP_HOME if homed else OP_UNHOME, bare,
                          prefix_handle(bare), ())
 
-    # -- the reverse index --------------------------------------------------------------
-    def _reindex(self, key: str, old: Iterable[HandleValue], values: Sequence[HandleValue],
-                 removed: Iterable[int]) -> None:
-        """Keep the index in step with a ``_put``, inside the same savepoint."""
-        gone, added = index_changes(key, old, values, removed, self.index_types)
-        if gone:
-            self._unindex(key, gone)
-        if added:
-            self._index(key, added)
-
+    # -- the back-fill job (run by .backfill) --------------------------------------------
     def _finish_open(self) -> None:
         """Run (or help another process finish) any pending back-fill; called by backends
         at the end of opening. Closes the store when that fails."""
         try:
-            self._run_index_jobs(restart=False)
+            self._run_index_jobs(restart=False, batch=BATCH_SIZE)
         except BaseException as exc:
             self.close()
             if isinstance(exc, self.driver_errors):
                 self._fail("back-filling the reverse index", exc)
             raise
-
-    def _run_index_jobs(self, *, restart: bool) -> None:
-        """Run batches of the recorded back-fill until none is left. A new one is started
-        when the index was built for other types than :attr:`index_types`, or ``restart``.
-
-        Every batch is one write transaction that reads the job, indexes the next
-        :data:`BATCH_SIZE` handles and advances the job, so processes opening the same
-        store at once share the work, and a crash loses at most one batch.
-        """
-        done, began, reported = 0, time.monotonic(), time.monotonic()
-        while True:
-            with self._write_lock, self._transaction():
-                job = IndexJob.decode(self._meta(META_JOB))
-                if job is not None and job.types == self.index_types:
-                    restart = False  # a job for these types is a rebuild already under way
-                if job is None:
-                    built = decode_types(self._meta(META_TYPES))
-                    if built == self.index_types and not restart:
-                        return
-                    restart = False
-                    job = IndexJob(self.index_types, counts=False)
-                    self._clear_index()
-                    self._set_meta(META_TYPES, None)
-                    log.info("%s: rebuilding the reverse index for %s", self.url,
-                             ", ".join(sorted(job.types)) or "no types")
-                elif job.types != self.index_types and not job.counts:
-                    log.warning("%s: another process is re-indexing for %s, not %s as "
-                                "configured here", self.url, sorted(job.types),
-                                sorted(self.index_types))
-                    return
-                records = self._load_batch(job.after, BATCH_SIZE)
-                self._backfill(job, records)
-                if len(records) < BATCH_SIZE:
-                    self._set_meta(META_JOB, None)
-                    self._set_meta(META_TYPES, encode_types(job.types))
-                else:
-                    self._set_meta(META_JOB, IndexJob(job.types, job.counts,
-                                                      records[-1].key).encode())
-            done += len(records)
-            now = time.monotonic()
-            if len(records) < BATCH_SIZE:
-                log.info("%s: back-fill done: %d handles in %.1f s", self.url, done,
-                         now - began)
-            elif now - reported >= 5:
-                reported = now
-                log.info("%s: back-fill: %d handles, up to %s", self.url, done,
-                         records[-1].key)
-
-    def _backfill(self, job: IndexJob, records: Sequence[Record]) -> None:
-        counts: dict[str, int] = {}
-        for record in records:
-            entries = index_entries(record.key, record.values, job.types)
-            if entries:
-                self._index(record.key, entries)
-            prefix = _prefix_of(record.key)
-            counts[prefix] = counts.get(prefix, 0) + 1
-        if job.counts:
-            for prefix, count in counts.items():
-                self._count(prefix, count)
 
     # -- helpers ------------------------------------------------------------------------
     def _existing(self, handle: Handle) -> Record:
@@ -604,7 +551,7 @@ class Store(Backend):
             if value.index in seen:
                 raise InvalidValue(reason=f"index {value.index} given twice")
             seen.add(value.index)
-        return _by_index(values)
+        return by_index(values)
 
     def _check_count(self, count: int) -> None:
         if count > self.max_values:
@@ -618,13 +565,3 @@ class Store(Backend):
     def _record(result: WriteResult) -> Record:
         assert isinstance(result, Record)  # the convenience wrappers' ops always return one
         return result
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StorageError(reason=f"{self.url} is closed")
-
-    def _fail(self, what: str, exc: Exception) -> NoReturn:
-        raise StorageError(reason=f"{what} in {self.url} failed: {exc}") from exc
-
-def _prefix_of(key: str) -> str:
-    return key.partition("/")[0]

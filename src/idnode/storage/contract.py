@@ -11,25 +11,35 @@ Write contract (called with the store's write lock held, inside ``_transaction()
   commit order; it commits on a normal exit and rolls back on an exception.
 - ``_savepoint()``: a context manager around one operation; releases on a normal exit and
   rolls back to the savepoint on an exception (which it re-raises).
-- ``_load(key)``: the record as the current transaction sees it.
+- ``_load(key)``: the record as the current transaction sees it; ``_load_range(after,
+  through)``: the records with ``after < key <= through`` (``None``: no upper bound).
 - ``_put(key, handle, values, removed)``: make sure the handle row exists (``handle`` is
   ``None`` when it exists and keeps its text), upsert ``values`` by index and delete the
   values at ``removed``.
-- ``_drop(key)``: delete the handle and its values; return the values (``None`` when there
+- ``_drop(key)``: delete the handle and its values; return the record (``None`` when there
   was no handle).
 - ``_index(key, entries)`` / ``_unindex(key, entries)``: add or remove reverse-index entries
   (:mod:`.index`); ``_count(prefix, delta)``: adjust a per-prefix handle count. The store
   calls them right after ``_put``/``_drop``, in the same savepoint, so the index and the
   counts commit or roll back with the data.
-- ``_set_homed(prefix, homed)``: add or remove a homed prefix; False when nothing changed.
-- ``_append_txn(timestamp, op, key, handle, values)``: append one log entry.
-- For the back-fill job: ``_meta``, ``_set_meta``, ``_clear_index`` and ``_load_batch``.
+- ``_write_hashes(rows, gone)``, ``_load_buckets(buckets)`` and ``_write_buckets(rows,
+  gone)``: the digests (:mod:`.digest`). The store buffers a transaction's digest changes
+  and writes them once, just before the commit.
+- ``_set_homed(prefix, homed)``: add or remove a homed prefix; False when nothing changed;
+  ``_load_homed()``: the homed set as the transaction sees it.
+- ``_append_txn(timestamp, op, key, handle, values)``: append one log entry;
+  ``_copy_txn(txn)``: append a primary's entry with its id; ``_reserve_txn_ids(upto)``: make
+  the next appended id greater than ``upto``; ``_newest_txn_id()``, ``_nth_newest_txn_id``,
+  ``_delete_txns`` and ``_cut_txns`` for the log's upkeep.
+- For the back-fill job and the public metadata: ``_meta``, ``_set_meta``, ``_clear_index``
+  and ``_load_batch``.
 
 Read contract (any thread, outside write transactions): ``_get``, ``_exists``,
 ``_scan_handles``, ``_scan_records``, ``_is_homed``, ``_homed``, ``_last_txn_id``,
-``_txns_after``, ``_count_of``, ``_close``; and for searches, inside ``_reading()`` (one
-snapshot), ``_exact_keys``, ``_range_exceeds``, ``_range_keys``, ``_range_key_set`` and
-``_get_many``. Backends
+``_oldest_txn_id``, ``_prunable_txn_ids``, ``_txns_after``, ``_count_of``, ``_read_meta``,
+``_bucket_digests``, ``_bucket_hashes``, ``_close``; and for searches and other reads that
+need one snapshot, inside ``_reading()``, ``_exact_keys``, ``_range_exceeds``,
+``_range_keys``, ``_range_key_set`` and ``_get_many`` (and any of the others). Backends
 list their driver's exception classes in ``driver_errors``; the store turns those into
 :class:`~idnode.errors.StorageError`.
 """
@@ -41,6 +51,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
 from idnode.errors import ProtocolError, StorageError
@@ -51,10 +62,14 @@ from idnode.storage.ops import Record, Txn
 
 __all__ = [
     "BATCH_SIZE",
+    "DIGEST_TABLES",
+    "INDEX_TABLES",
+    "META_FLOOR",
     "META_JOB",
     "META_TYPES",
     "SCHEMA_VERSION",
     "Backend",
+    "Upgrade",
     "check_schema_version",
     "decode_value",
     "decode_value_list",
@@ -71,13 +86,19 @@ _DECODE_LIMIT = 1 << 20
 
 #: The storage schema this idnode writes; both SQL backends record it in ``meta``.
 #: 1: handles, values, log, homed prefixes. 2: + the reverse index and per-prefix counts.
-SCHEMA_VERSION = 2
+#: 3: + the record hashes and bucket digests (:mod:`.digest`), and the log's floor.
+SCHEMA_VERSION = 3
 #: ``meta`` keys: the types the reverse index is complete for (JSON list; absent while a
-#: back-fill runs), and the back-fill in progress (:class:`~.index.IndexJob`).
+#: back-fill runs), the back-fill in progress (:class:`~.index.IndexJob`), and the log's
+#: floor (the position of a dump a mirror was loaded from; absent: 0).
 META_TYPES = "index_types"
 META_JOB = "index_job"
+META_FLOOR = "txn_floor"
 #: Handles per transaction of a back-fill.
 BATCH_SIZE = 4000
+#: The tables a back-fill fills: the reverse index with the counts, and the digests.
+INDEX_TABLES = ("value_index", "value_index_rev", "handle_counts")
+DIGEST_TABLES = ("record_hashes", "bucket_digests")
 
 
 def check_schema_version(stored: object | None, where: str) -> int | None:
@@ -98,21 +119,45 @@ def check_schema_version(stored: object | None, where: str) -> int | None:
     return version
 
 
-def upgrade_meta(version: int | None, types: frozenset[str], where: str) -> dict[str, str]:
-    """The ``meta`` rows to write, once the tables exist, when opening a store at schema
-    ``version`` (``None``: a new store) for the indexed ``types``.
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    """What opening a store at an older schema version changes, once the tables exist.
 
-    Version 1 → 2: the reverse index and the handle counts start empty and a back-fill job is
-    recorded; :meth:`Store._finish_open` runs it in batches, resumably.
+    :ivar meta: ``meta`` rows to write (``None``: delete the row).
+    :ivar clear: the tables to empty first, so that the back-fill starts from nothing.
+    """
+
+    meta: dict[str, str | None] = field(default_factory=dict)
+    clear: tuple[str, ...] = ()
+
+
+def upgrade_meta(version: int | None, types: frozenset[str], where: str,
+                 job: str | None = None) -> Upgrade:
+    """What to change when opening a store at schema ``version`` (``None``: a new store) for
+    the indexed ``types``; ``job`` is its ``meta`` back-fill row, if any.
+
+    Version 2 → 3: the digests start empty and a back-fill job for them alone is recorded.
+    Version 1 (or 2 with a back-fill still under way) → 3: the reverse index, the handle
+    counts and the digests all start empty and one job back-fills them. Either job is run by
+    :meth:`Store._finish_open` in batches, resumably.
     """
     if version is None:
-        return {"schema_version": str(SCHEMA_VERSION), META_TYPES: encode_types(types)}
+        return Upgrade({"schema_version": str(SCHEMA_VERSION), META_TYPES: encode_types(types)})
     if version >= SCHEMA_VERSION:
-        return {}
-    log.info("%s: upgrading the storage schema from version %d to %d; the reverse index and "
-             "the handle counts will be back-filled", where, version, SCHEMA_VERSION)
-    return {"schema_version": str(SCHEMA_VERSION),
-            META_JOB: IndexJob(types, counts=True).encode()}
+        return Upgrade()
+    if version == 2 and job is None:
+        log.info("%s: upgrading the storage schema from version 2 to %d; the digests will be "
+                 "back-filled", where, SCHEMA_VERSION)
+        return Upgrade({"schema_version": str(SCHEMA_VERSION),
+                        META_JOB: IndexJob(frozenset(), counts=False, index=False,
+                                           digests=True).encode()},
+                       DIGEST_TABLES)
+    log.info("%s: upgrading the storage schema from version %d to %d; the reverse index, "
+             "the handle counts and the digests will be back-filled", where, version,
+             SCHEMA_VERSION)
+    return Upgrade({"schema_version": str(SCHEMA_VERSION), META_TYPES: None,
+                    META_JOB: IndexJob(types, counts=True, digests=True).encode()},
+                   INDEX_TABLES + DIGEST_TABLES)
 
 
 def decode_value(key: str, wire: bytes) -> HandleValue:
@@ -171,13 +216,18 @@ class Backend(ABC):
         """The record as the current write transaction sees it."""
 
     @abstractmethod
+    def _load_range(self, after: str, through: str | None) -> list[Record]:
+        """Records with ``after < key <= through`` (``None``: no upper bound), by key, as the
+        write transaction sees them."""
+
+    @abstractmethod
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
              removed: Sequence[int]) -> None:
         """Ensure the handle row, upsert ``values`` by index, delete ``removed`` indexes."""
 
     @abstractmethod
-    def _drop(self, key: str) -> tuple[HandleValue, ...] | None:
-        """Delete the handle and its values; the values, or None when it did not exist."""
+    def _drop(self, key: str) -> Record | None:
+        """Delete the handle and its values; the record, or None when it did not exist."""
 
     @abstractmethod
     def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
@@ -208,13 +258,56 @@ class Backend(ABC):
         """Records with ``key > after``, by key, as the write transaction sees them."""
 
     @abstractmethod
+    def _write_hashes(self, rows: Sequence[tuple[int, str, bytes]],
+                      gone: Sequence[tuple[int, str]]) -> None:
+        """Upsert the record hashes ``(bucket, key, hash)``; delete those of ``gone``."""
+
+    @abstractmethod
+    def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:
+        """The ``(xor, count)`` aggregates of the stored ones of ``buckets``."""
+
+    @abstractmethod
+    def _write_buckets(self, rows: Sequence[tuple[int, bytes, int]],
+                       gone: Sequence[int]) -> None:
+        """Upsert the aggregates ``(bucket, xor, count)``; delete the rows of ``gone``."""
+
+    @abstractmethod
     def _set_homed(self, prefix: str, homed: bool) -> bool:
         """Add or remove a homed prefix; False when it already was in that state."""
+
+    @abstractmethod
+    def _load_homed(self) -> set[str]:
+        """The homed prefixes as the write transaction sees them."""
 
     @abstractmethod
     def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
                     values: tuple[HandleValue, ...]) -> None:
         """Append one entry to the transaction log."""
+
+    @abstractmethod
+    def _copy_txn(self, txn: Txn) -> None:
+        """Append ``txn`` to the log as it is, id included (greater than every id there)."""
+
+    @abstractmethod
+    def _reserve_txn_ids(self, upto: int) -> None:
+        """Make every id the log assigns from now on greater than ``upto``."""
+
+    @abstractmethod
+    def _newest_txn_id(self) -> int:
+        """The newest log entry's id as the write transaction sees it, 0 when empty."""
+
+    @abstractmethod
+    def _nth_newest_txn_id(self, n: int) -> int | None:
+        """The id of the ``n``-th newest log entry (1: the newest); None when fewer."""
+
+    @abstractmethod
+    def _delete_txns(self, ids: Sequence[int], below: int, before: float) -> int:
+        """Delete the log entries of ``ids`` with ``id < below`` and ``timestamp < before``;
+        how many were deleted."""
+
+    @abstractmethod
+    def _cut_txns(self, after: int) -> list[Txn]:
+        """Delete the log entries with ``id > after``; them, oldest first."""
 
     @abstractmethod
     def _get(self, key: str) -> Record | None:
@@ -247,6 +340,28 @@ class Backend(ABC):
     @abstractmethod
     def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
         """Log entries with ``id > txn_id``, oldest first, at most ``limit``."""
+
+    @abstractmethod
+    def _oldest_txn_id(self) -> int:
+        """The oldest log entry's id, 0 when empty."""
+
+    @abstractmethod
+    def _prunable_txn_ids(self, after: int, below: int, before: float,
+                          limit: int) -> list[int]:
+        """Ids of the log entries with ``after < id < below`` and ``timestamp < before``,
+        ascending, at most ``limit``."""
+
+    @abstractmethod
+    def _read_meta(self, name: str) -> str | None:
+        """A committed ``meta`` row."""
+
+    @abstractmethod
+    def _bucket_digests(self) -> list[tuple[int, bytes, int]]:
+        """Every stored bucket aggregate ``(bucket, xor, count)``, by bucket."""
+
+    @abstractmethod
+    def _bucket_hashes(self, bucket: int) -> list[tuple[str, bytes]]:
+        """``(key, hash)`` of the records of ``bucket``, by key."""
 
     @abstractmethod
     def _reading(self) -> AbstractContextManager[None]:

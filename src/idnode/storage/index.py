@@ -249,20 +249,26 @@ def record_matches(record: Record, criteria: Iterable[Criterion],
 @dataclass(frozen=True, slots=True)
 class IndexJob:
     """A back-fill in progress, kept in the store's metadata so that any process can resume
-    it: index every handle after ``after`` for ``types``, and when ``counts`` also add them
-    to the per-prefix handle counts (only when upgrading a store that had none)."""
+    it: for every handle after ``after``, when ``index`` index it for ``types``, when
+    ``counts`` add it to the per-prefix handle counts, and when ``digests`` add it to the
+    digests (the last two only when upgrading a store that had none)."""
 
     types: frozenset[str]
     counts: bool
     after: str = ""
+    index: bool = True
+    digests: bool = False
 
     def encode(self) -> str:
         return json.dumps({"types": sorted(self.types), "counts": self.counts,
-                           "after": self.after})
+                           "after": self.after, "index": self.index,
+                           "digests": self.digests})
 
     @classmethod
     def decode(cls, text: str | None) -> IndexJob | None:
         if text is None:
             return None
         fields = json.loads(text)
-        return cls(frozenset(fields["types"]), bool(fields["counts"]), str(fields["after"]))
+        # Jobs recorded by schema version 2 name neither "index" nor "digests".
+        return cls(frozenset(fields["types"]), bool(fields["counts"]), str(fields["after"]),
+                   bool(fields.get("index", True)), bool(fields.get("digests", False)))

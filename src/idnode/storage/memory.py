@@ -1,9 +1,9 @@
 """An in-memory store with the same semantics as the database backends, for tests.
 
 A write transaction collects its changes in an overlay (records, homing changes, log
-entries, index and count changes, metadata) and publishes them under one lock at commit, so
-readers never see half a group. Savepoints are copies of the overlay, which is small: one
-group's worth of changes.
+entries and deletions, index and count changes, digests, metadata) and publishes them under
+one lock at commit, so readers never see half a group. Savepoints are copies of the overlay,
+which is small: one group's worth of changes.
 
 The reverse index is, per type, two sorted lists of ``(data, key, idx)`` and
 ``(reversed data, key, idx)``: a range is two bisections, never a scan.
@@ -26,7 +26,6 @@ from idnode.storage.ops import Record, Txn
 
 __all__ = ["MemoryStore"]
 
-_LogEntry = tuple[float, str, str, str, tuple[HandleValue, ...]]
 #: (add, key, entry): one index change, applied in order at commit.
 _IndexChange = tuple[bool, str, IndexEntry]
 #: Above every value index, so ``(data, key, _END)`` sorts after all of ``key``'s entries.
@@ -37,17 +36,22 @@ _END = 1 << 32
 class _Overlay:
     """Uncommitted changes of the current write transaction."""
 
+    next_id: int  # the id the next local log entry gets
     records: dict[str, Record | None] = field(default_factory=dict)  # None = deleted
     homed: dict[str, bool] = field(default_factory=dict)
-    log: list[_LogEntry] = field(default_factory=list)
+    log: list[Txn] = field(default_factory=list)
+    dropped_txns: set[int] = field(default_factory=set)  # committed entries deleted
     index: list[_IndexChange] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     meta: dict[str, str | None] = field(default_factory=dict)  # None = deleted
+    hashes: dict[tuple[int, str], bytes | None] = field(default_factory=dict)
+    buckets: dict[int, tuple[bytes, int] | None] = field(default_factory=dict)
     cleared: bool = False  # the index was emptied before ``index`` applies
 
     def copy(self) -> _Overlay:
-        return _Overlay(dict(self.records), dict(self.homed), list(self.log), list(self.index),
-                        dict(self.counts), dict(self.meta), self.cleared)
+        return _Overlay(self.next_id, dict(self.records), dict(self.homed), list(self.log),
+                        set(self.dropped_txns), list(self.index), dict(self.counts),
+                        dict(self.meta), dict(self.hashes), dict(self.buckets), self.cleared)
 
 
 class MemoryStore(Store):
@@ -63,10 +67,13 @@ class MemoryStore(Store):
         self._records: dict[str, Record] = {}
         self._keys: list[str] = []  # sorted, for range scans
         self._homed_set: set[str] = set()
-        self._log: list[Txn] = []
+        self._log: list[Txn] = []  # by id
+        self._next_id = 1  # never goes back: ids are not reused once pruned
         self._forward: dict[str, list[tuple[str, str, int]]] = {}  # type → sorted entries
         self._reverse: dict[str, list[tuple[str, str, int]]] = {}
         self._counts: dict[str, int] = {}
+        self._hashes: dict[int, dict[str, bytes]] = {}  # bucket → key → record hash
+        self._buckets: dict[int, tuple[bytes, int]] = {}  # bucket → (xor, count)
         self._meta_rows = {META_TYPES: encode_types(self.index_types)}  # an empty index
         self._overlay: _Overlay | None = None
 
@@ -76,7 +83,7 @@ class MemoryStore(Store):
 
     @contextmanager
     def _transaction_cm(self) -> Iterator[None]:
-        self._overlay = _Overlay()
+        self._overlay = _Overlay(self._next_id)
         try:
             yield
             self._publish(self._overlay)
@@ -103,6 +110,21 @@ class MemoryStore(Store):
         with self._lock:
             return self._records.get(key)
 
+    def _load_range(self, after: str, through: str | None) -> list[Record]:
+        overlay = self._current()
+        with self._lock:
+            first = bisect.bisect_right(self._keys, after)
+            last = (len(self._keys) if through is None
+                    else bisect.bisect_right(self._keys, through))
+            found = {key: self._records[key] for key in self._keys[first:last]}
+        for key, record in overlay.records.items():
+            if key > after and (through is None or key <= through):
+                if record is None:
+                    found.pop(key, None)
+                else:
+                    found[key] = record
+        return [found[key] for key in sorted(found)]
+
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
              removed: Sequence[int]) -> None:
         old = self._load(key)
@@ -114,12 +136,12 @@ class MemoryStore(Store):
         ordered = tuple(merged[index] for index in sorted(merged))
         self._current().records[key] = Record(text, key, ordered)
 
-    def _drop(self, key: str) -> tuple[HandleValue, ...] | None:
+    def _drop(self, key: str) -> Record | None:
         old = self._load(key)
         if old is None:
             return None
         self._current().records[key] = None
-        return old.values
+        return old
 
     def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
         self._current().index.extend((True, key, entry) for entry in entries)
@@ -159,9 +181,92 @@ class MemoryStore(Store):
         overlay.homed[prefix] = homed
         return before != homed
 
+    def _load_homed(self) -> set[str]:
+        overlay = self._current()
+        with self._lock:
+            homed = set(self._homed_set)
+        for prefix, state in overlay.homed.items():
+            if state:
+                homed.add(prefix)
+            else:
+                homed.discard(prefix)
+        return homed
+
+    def _write_hashes(self, rows: Sequence[tuple[int, str, bytes]],
+                      gone: Sequence[tuple[int, str]]) -> None:
+        hashes = self._current().hashes
+        for bucket, key, digest in rows:
+            hashes[bucket, key] = digest
+        for bucket, key in gone:
+            hashes[bucket, key] = None
+
+    def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:
+        overlay = self._current()
+        found: dict[int, tuple[bytes, int]] = {}
+        with self._lock:
+            for bucket in buckets:
+                row = (overlay.buckets[bucket] if bucket in overlay.buckets
+                       else self._buckets.get(bucket))
+                if row is not None:
+                    found[bucket] = row
+        return found
+
+    def _write_buckets(self, rows: Sequence[tuple[int, bytes, int]],
+                       gone: Sequence[int]) -> None:
+        buckets = self._current().buckets
+        for bucket, xor, count in rows:
+            buckets[bucket] = (xor, count)
+        for bucket in gone:
+            buckets[bucket] = None
+
     def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
                     values: tuple[HandleValue, ...]) -> None:
-        self._current().log.append((timestamp, op, key, handle, values))
+        overlay = self._current()
+        overlay.log.append(Txn(overlay.next_id, timestamp, op, key, handle, values))
+        overlay.next_id += 1
+
+    def _copy_txn(self, txn: Txn) -> None:
+        overlay = self._current()
+        overlay.log.append(txn)
+        overlay.next_id = max(overlay.next_id, txn.txn_id + 1)
+
+    def _reserve_txn_ids(self, upto: int) -> None:
+        overlay = self._current()
+        overlay.next_id = max(overlay.next_id, upto + 1)
+
+    def _log_view(self) -> list[Txn]:
+        """The log as the write transaction sees it (a copy)."""
+        overlay = self._current()
+        with self._lock:
+            kept = [txn for txn in self._log if txn.txn_id not in overlay.dropped_txns]
+        return kept + overlay.log
+
+    def _newest_txn_id(self) -> int:
+        view = self._log_view()
+        return view[-1].txn_id if view else 0
+
+    def _nth_newest_txn_id(self, n: int) -> int | None:
+        view = self._log_view()
+        return view[-n].txn_id if len(view) >= n else None
+
+    def _delete_txns(self, ids: Sequence[int], below: int, before: float) -> int:
+        overlay = self._current()
+        wanted = set(ids)
+        deleted = 0
+        with self._lock:
+            for txn in self._log:
+                if (txn.txn_id in wanted and txn.txn_id < below and txn.timestamp < before
+                        and txn.txn_id not in overlay.dropped_txns):
+                    overlay.dropped_txns.add(txn.txn_id)
+                    deleted += 1
+        return deleted
+
+    def _cut_txns(self, after: int) -> list[Txn]:
+        overlay = self._current()
+        tail = [txn for txn in self._log_view() if txn.txn_id > after]
+        overlay.dropped_txns.update(txn.txn_id for txn in tail)
+        overlay.log = [txn for txn in overlay.log if txn.txn_id <= after]
+        return tail
 
     def _current(self) -> _Overlay:
         assert self._overlay is not None, "write outside a transaction"
@@ -184,10 +289,13 @@ class MemoryStore(Store):
                     self._homed_set.add(prefix)
                 else:
                     self._homed_set.discard(prefix)
-            next_id = self._log[-1].txn_id + 1 if self._log else 1
-            for offset, (timestamp, op, key, handle, values) in enumerate(overlay.log):
-                self._log.append(Txn(next_id + offset, timestamp, op, key, handle, values))
+            if overlay.dropped_txns:
+                self._log = [txn for txn in self._log
+                             if txn.txn_id not in overlay.dropped_txns]
+            self._log.extend(overlay.log)
+            self._next_id = overlay.next_id
             self._publish_index(overlay)
+            self._publish_digests(overlay)
 
     def _publish_index(self, overlay: _Overlay) -> None:
         if overlay.cleared:
@@ -203,6 +311,19 @@ class MemoryStore(Store):
                 self._meta_rows.pop(name, None)
             else:
                 self._meta_rows[name] = value
+
+    def _publish_digests(self, overlay: _Overlay) -> None:
+        for (bucket, key), digest in overlay.hashes.items():
+            rows = self._hashes.setdefault(bucket, {})
+            if digest is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = digest
+        for bucket, row in overlay.buckets.items():
+            if row is None:
+                self._buckets.pop(bucket, None)
+            else:
+                self._buckets[bucket] = row
 
     # -- read contract ------------------------------------------------------------------
     def _get(self, key: str) -> Record | None:
@@ -239,9 +360,38 @@ class MemoryStore(Store):
 
     def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
         with self._lock:
-            # ids are dense from 1 here, so the position follows from the id.
-            first = max(0, txn_id)
+            # ids have gaps (replicated, pruned, truncated logs): bisect by id.
+            first = bisect.bisect_right(self._log, txn_id, key=_txn_id)
             return self._log[first:first + limit]
+
+    def _oldest_txn_id(self) -> int:
+        with self._lock:
+            return self._log[0].txn_id if self._log else 0
+
+    def _prunable_txn_ids(self, after: int, below: int, before: float,
+                          limit: int) -> list[int]:
+        with self._lock:
+            found: list[int] = []
+            for at in range(bisect.bisect_right(self._log, after, key=_txn_id), len(self._log)):
+                txn = self._log[at]
+                if txn.txn_id >= below or len(found) >= limit:
+                    break
+                if txn.timestamp < before:
+                    found.append(txn.txn_id)
+            return found
+
+    def _read_meta(self, name: str) -> str | None:
+        with self._lock:
+            return self._meta_rows.get(name)
+
+    def _bucket_digests(self) -> list[tuple[int, bytes, int]]:
+        with self._lock:
+            return [(bucket, *self._buckets[bucket]) for bucket in sorted(self._buckets)]
+
+    def _bucket_hashes(self, bucket: int) -> list[tuple[str, bytes]]:
+        with self._lock:
+            rows = self._hashes.get(bucket, {})
+            return [(key, rows[key]) for key in sorted(rows)]
 
     def _count_of(self, prefix: str) -> int:
         with self._lock:
@@ -313,6 +463,12 @@ class MemoryStore(Store):
             self._forward.clear()
             self._reverse.clear()
             self._counts.clear()
+            self._hashes.clear()
+            self._buckets.clear()
+
+
+def _txn_id(txn: Txn) -> int:
+    return txn.txn_id
 
 
 def _change(entries: list[tuple[str, str, int]], entry: tuple[str, str, int],

@@ -16,6 +16,11 @@ The reverse index is two tables whose b-tree primary key is the index, all text
 ``value_index (type, data, key, idx)`` and ``value_index_rev (type, rdata, key, idx)``.
 ``handle_counts (prefix, n)`` counts handles per prefix. A search filters a range of one of
 them with ``LIKE … ESCAPE``, inside one repeatable-read transaction.
+
+The digests (:mod:`.digest`) are ``record_hashes (bucket, key, hash)`` and
+``bucket_digests (bucket, xor, n)``. A mirror copies its primary's log ids into ``txlog``
+(``OVERRIDING SYSTEM VALUE``) and moves the identity's sequence past them with ``setval``,
+which no rollback undoes: at worst a later local id skips some numbers.
 """
 
 from __future__ import annotations
@@ -33,12 +38,13 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from idnode.errors import ConfigError, StorageError
-from idnode.identifiers.value import HandleValue, encode_values
+from idnode.identifiers.value import HandleValue
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
 from idnode.storage.base import Store
 from idnode.storage.contract import (
     META_JOB,
     SCHEMA_VERSION,
+    Upgrade,
     check_schema_version,
     decode_value,
     decode_value_list,
@@ -77,6 +83,12 @@ _DDL = (
     ' key text COLLATE "C" NOT NULL, idx bigint NOT NULL, PRIMARY KEY (type, rdata, key, idx))',
     'CREATE TABLE IF NOT EXISTS handle_counts ('
     ' prefix text COLLATE "C" PRIMARY KEY, n bigint NOT NULL)',
+    # Version 3: the digests.
+    'CREATE TABLE IF NOT EXISTS record_hashes ('
+    ' bucket integer NOT NULL, key text COLLATE "C" NOT NULL, hash bytea NOT NULL,'
+    ' PRIMARY KEY (bucket, key))',
+    'CREATE TABLE IF NOT EXISTS bucket_digests ('
+    ' bucket integer PRIMARY KEY, xor bytea NOT NULL, n bigint NOT NULL)',
 )
 
 _GET = ("SELECT h.handle, v.wire FROM handles AS h"
@@ -87,10 +99,20 @@ _DUMP = ("SELECT h.key, h.handle, v.wire FROM"
          " (SELECT key, handle FROM handles WHERE key > %s ORDER BY key LIMIT %s) AS h"
          " LEFT JOIN handle_values AS v ON v.key = h.key ORDER BY h.key, v.idx")
 _TXNS = "SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > %s ORDER BY id LIMIT %s"
-# Both deletes run whatever the SELECT reads: one round trip in pipeline mode.
-_DROP = ("WITH v AS (DELETE FROM handle_values WHERE key = %s RETURNING wire),"
-         " h AS (DELETE FROM handles WHERE key = %s RETURNING 1)"
-         " SELECT EXISTS (SELECT 1 FROM h), ARRAY(SELECT wire FROM v)")
+_RANGE_TO = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
+             " LEFT JOIN handle_values AS v ON v.key = h.key"
+             " WHERE h.key > %s{through} ORDER BY h.key, v.idx")
+_PRUNABLE = ("SELECT id FROM txlog WHERE id > %s AND id < %s AND ts < %s ORDER BY id LIMIT %s")
+_BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = %s ORDER BY key"
+# Both deletes run whatever the SELECT reads: one round trip in pipeline mode. The handle
+# text is never NULL, so NULL means there was no handle.
+_DROP = ("WITH v AS (DELETE FROM handle_values WHERE key = %s RETURNING idx, wire),"
+         " h AS (DELETE FROM handles WHERE key = %s RETURNING handle)"
+         " SELECT (SELECT handle FROM h), ARRAY(SELECT wire FROM v ORDER BY idx)")
+# Moves the identity's sequence up to %s (never down); setval is not transactional.
+_RESERVE = ("SELECT setval(s, %s) FROM"
+            " (SELECT pg_get_serial_sequence('txlog', 'id')::regclass AS s) AS q"
+            " WHERE COALESCE(pg_sequence_last_value(s), 0) < %s")
 _INDEX = ("INSERT INTO value_index (type, data, key, idx) VALUES (%s, %s, %s, %s)"
           " ON CONFLICT DO NOTHING",
           "INSERT INTO value_index_rev (type, rdata, key, idx) VALUES (%s, %s, %s, %s)"
@@ -211,14 +233,12 @@ class PostgresStore(Store):
                         sql.Identifier(self._schema)))
                     conn.execute(self._search_path())
                 version = self._check_version(conn)
+                job = None if version is None else conn.execute(
+                    "SELECT v FROM meta WHERE k = %s", (META_JOB,)).fetchone()
                 for statement in _DDL:  # IF NOT EXISTS: also adds the tables of newer versions
                     conn.execute(statement)
-                meta = upgrade_meta(version, self.index_types, self.url)
-                if META_JOB in meta:  # a back-fill from scratch starts from empty tables
-                    conn.execute("TRUNCATE value_index, value_index_rev, handle_counts")
-                for name, value in meta.items():
-                    conn.execute("INSERT INTO meta (k, v) VALUES (%s, %s)"
-                                 " ON CONFLICT (k) DO UPDATE SET v = excluded.v", (name, value))
+                _upgrade(conn, upgrade_meta(version, self.index_types, self.url,
+                                            None if job is None else str(job[0])))
         except psycopg.Error as exc:
             raise StorageError(reason=f"cannot open {self.url}: {exc}") from exc
         return lock_key
@@ -273,6 +293,11 @@ class PostgresStore(Store):
     def _load(self, key: str) -> Record | None:
         return record_from_rows(key, self._writer().execute(_GET, (key,)).fetchall())
 
+    def _load_range(self, after: str, through: str | None) -> list[Record]:
+        statement = _RANGE_TO.format(through="" if through is None else " AND h.key <= %s")
+        rows = self._writer().execute(statement, (after, *_opt(through))).fetchall()
+        return records_from_rows(rows)
+
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
              removed: Sequence[int]) -> None:
         conn = self._writer()
@@ -288,14 +313,15 @@ class PostgresStore(Store):
                 cursor.executemany(
                     "INSERT INTO handle_values (key, idx, wire) VALUES (%s, %s, %s)"
                     " ON CONFLICT (key, idx) DO UPDATE SET wire = excluded.wire",
-                    [(key, value.index, value.to_wire()) for value in values])
+                    [(key, value.index, wire) for value, wire
+                     in zip(values, self._wires(values), strict=True)])
 
-    def _drop(self, key: str) -> tuple[HandleValue, ...] | None:
+    def _drop(self, key: str) -> Record | None:
         # RETURNING, not rowcount: in pipeline mode only fetching waits for the result.
         row = self._writer().execute(_DROP, (key, key)).fetchone()
-        if row is None or not row[0]:
+        if row is None or row[0] is None:
             return None
-        return tuple(decode_value(key, wire) for wire in row[1])
+        return Record(row[0], key, tuple(decode_value(key, wire) for wire in row[1]))
 
     def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
         self._write_entries(_INDEX, key, entries)
@@ -331,16 +357,77 @@ class PostgresStore(Store):
     def _load_batch(self, after: str, limit: int) -> list[Record]:
         return records_from_rows(self._writer().execute(_DUMP, (after, limit)).fetchall())
 
+    def _write_hashes(self, rows: Sequence[tuple[int, str, bytes]],
+                      gone: Sequence[tuple[int, str]]) -> None:
+        with self._writer().cursor() as cursor:
+            if gone:
+                cursor.executemany("DELETE FROM record_hashes WHERE bucket = %s AND key = %s",
+                                   gone)
+            if rows:
+                cursor.executemany("INSERT INTO record_hashes (bucket, key, hash)"
+                                   " VALUES (%s, %s, %s) ON CONFLICT (bucket, key)"
+                                   " DO UPDATE SET hash = excluded.hash", rows)
+
+    def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:
+        rows = self._writer().execute("SELECT bucket, xor, n FROM bucket_digests"
+                                      " WHERE bucket = ANY(%s)", (list(buckets),)).fetchall()
+        return {int(row[0]): (bytes(row[1]), int(row[2])) for row in rows}
+
+    def _write_buckets(self, rows: Sequence[tuple[int, bytes, int]],
+                       gone: Sequence[int]) -> None:
+        conn = self._writer()
+        if gone:
+            conn.execute("DELETE FROM bucket_digests WHERE bucket = ANY(%s)", (list(gone),))
+        if rows:
+            with conn.cursor() as cursor:
+                cursor.executemany("INSERT INTO bucket_digests (bucket, xor, n)"
+                                   " VALUES (%s, %s, %s) ON CONFLICT (bucket)"
+                                   " DO UPDATE SET xor = excluded.xor, n = excluded.n", rows)
+
     def _set_homed(self, prefix: str, homed: bool) -> bool:
         statement = ("INSERT INTO homed (prefix) VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1"
                      if homed else "DELETE FROM homed WHERE prefix = %s RETURNING 1")
         return self._writer().execute(statement, (prefix,)).fetchone() is not None
 
+    def _load_homed(self) -> set[str]:
+        return {row[0] for row in self._writer().execute("SELECT prefix FROM homed")}
+
     def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
                     values: tuple[HandleValue, ...]) -> None:
         self._writer().execute("INSERT INTO txlog (ts, op, key, handle, vals)"
                                " VALUES (%s, %s, %s, %s, %s)",
-                               (timestamp, op, key, handle, encode_values(values)))
+                               (timestamp, op, key, handle, self._encode(values)))
+
+    def _copy_txn(self, txn: Txn) -> None:
+        self._writer().execute("INSERT INTO txlog (id, ts, op, key, handle, vals)"
+                               " OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s, %s, %s, %s)",
+                               (txn.txn_id, txn.timestamp, txn.op, txn.key, txn.handle,
+                                self._encode(txn.values)))
+
+    def _reserve_txn_ids(self, upto: int) -> None:
+        self._writer().execute(_RESERVE, (upto, upto))
+
+    def _newest_txn_id(self) -> int:
+        row = self._writer().execute("SELECT MAX(id) FROM txlog").fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    def _nth_newest_txn_id(self, n: int) -> int | None:
+        row = self._writer().execute("SELECT id FROM txlog ORDER BY id DESC LIMIT 1 OFFSET %s",
+                                     (n - 1,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _delete_txns(self, ids: Sequence[int], below: int, before: float) -> int:
+        row = self._writer().execute(
+            "WITH d AS (DELETE FROM txlog WHERE id = ANY(%s) AND id < %s AND ts < %s"
+            " RETURNING 1) SELECT count(*) FROM d", (list(ids), below, before)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _cut_txns(self, after: int) -> list[Txn]:
+        rows = self._writer().execute("DELETE FROM txlog WHERE id > %s"
+                                      " RETURNING id, ts, op, key, handle, vals",
+                                      (after,)).fetchall()
+        rows.sort(key=lambda row: int(row[0]))  # RETURNING follows no order
+        return [_txn(row) for row in rows]
 
     # -- read contract ------------------------------------------------------------------
     def _fetch(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -374,9 +461,26 @@ class PostgresStore(Store):
         return int(rows[0][0]) if rows[0][0] is not None else 0
 
     def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
-        rows = self._fetch(_TXNS, (txn_id, limit))
-        return [Txn(row[0], row[1], row[2], row[3], row[4],
-                    decode_value_list(row[3], bytes(row[5]))) for row in rows]
+        return [_txn(row) for row in self._fetch(_TXNS, (txn_id, limit))]
+
+    def _oldest_txn_id(self) -> int:
+        rows = self._fetch("SELECT MIN(id) FROM txlog", ())
+        return int(rows[0][0]) if rows[0][0] is not None else 0
+
+    def _prunable_txn_ids(self, after: int, below: int, before: float,
+                          limit: int) -> list[int]:
+        return [int(row[0]) for row in self._fetch(_PRUNABLE, (after, below, before, limit))]
+
+    def _read_meta(self, name: str) -> str | None:
+        rows = self._fetch("SELECT v FROM meta WHERE k = %s", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def _bucket_digests(self) -> list[tuple[int, bytes, int]]:
+        rows = self._fetch("SELECT bucket, xor, n FROM bucket_digests ORDER BY bucket", ())
+        return [(int(row[0]), bytes(row[1]), int(row[2])) for row in rows]
+
+    def _bucket_hashes(self, bucket: int) -> list[tuple[str, bytes]]:
+        return [(str(row[0]), bytes(row[1])) for row in self._fetch(_BUCKET_HASHES, (bucket,))]
 
     def _count_of(self, prefix: str) -> int:
         rows = self._fetch("SELECT n FROM handle_counts WHERE prefix = %s", (prefix,))
@@ -439,6 +543,23 @@ class PostgresStore(Store):
 
     def _close(self) -> None:
         self._pool.close()
+
+
+def _upgrade(conn: psycopg.Connection[Any], upgrade: Upgrade) -> None:
+    if upgrade.clear:  # a back-fill starts from empty tables
+        conn.execute(sql.SQL("TRUNCATE {}").format(
+            sql.SQL(", ").join(sql.Identifier(table) for table in upgrade.clear)))
+    for name, value in upgrade.meta.items():
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE k = %s", (name,))
+        else:
+            conn.execute("INSERT INTO meta (k, v) VALUES (%s, %s)"
+                         " ON CONFLICT (k) DO UPDATE SET v = excluded.v", (name, value))
+
+
+def _txn(row: Sequence[Any]) -> Txn:
+    """A log entry from its ``(id, ts, op, key, handle, vals)`` row."""
+    return Txn(row[0], row[1], row[2], row[3], row[4], decode_value_list(row[3], bytes(row[5])))
 
 
 def _lock_key(schema: str) -> int:

@@ -13,6 +13,8 @@
   ``value_index (type, data, key, idx)`` and ``value_index_rev (type, rdata, key, idx)``
   (``rdata``: the data reversed). ``handle_counts (prefix, n)`` counts handles per prefix.
   Searches filter a range of one of them with ``GLOB``, inside one read transaction.
+- The digests (:mod:`.digest`): ``record_hashes (bucket, key, hash)``, keyed by bucket so a
+  bucket's hashes are one range, and ``bucket_digests (bucket, xor, n)``.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from idnode.errors import ConfigError, StorageError
-from idnode.identifiers.value import HandleValue, encode_values
+from idnode.identifiers.value import HandleValue
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
 from idnode.storage.base import Store
 from idnode.storage.contract import (
     META_JOB,
     SCHEMA_VERSION,
+    Upgrade,
     check_schema_version,
     decode_value,
     decode_value_list,
@@ -66,6 +70,12 @@ _DDL = (
     " PRIMARY KEY (type, rdata, key, idx)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS handle_counts ("
     " prefix TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
+    # Version 3: the digests.
+    "CREATE TABLE IF NOT EXISTS record_hashes ("
+    " bucket INTEGER NOT NULL, key TEXT NOT NULL, hash BLOB NOT NULL,"
+    " PRIMARY KEY (bucket, key)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS bucket_digests ("
+    " bucket INTEGER PRIMARY KEY, xor BLOB NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID",
 )
 
 _GET = ("SELECT h.handle, v.wire FROM handles AS h"
@@ -77,6 +87,11 @@ _DUMP = ("SELECT h.key, h.handle, v.wire FROM"
          " (SELECT key, handle FROM handles WHERE key > ? ORDER BY key LIMIT ?) AS h"
          " LEFT JOIN handle_values AS v ON v.key = h.key ORDER BY h.key, v.idx")
 _TXNS = ("SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > ? ORDER BY id LIMIT ?")
+_RANGE_TO = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
+             " LEFT JOIN handle_values AS v ON v.key = h.key"
+             " WHERE h.key > ?{through} ORDER BY h.key, v.idx")
+_PRUNABLE = ("SELECT id FROM txlog WHERE id > ? AND id < ? AND ts < ? ORDER BY id LIMIT ?")
+_BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = ? ORDER BY key"
 _INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?, ?, ?)",
           "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
 _UNINDEX = ("DELETE FROM value_index WHERE type = ? AND data = ? AND key = ? AND idx = ?",
@@ -203,21 +218,24 @@ class SQLiteStore(Store):
             writer.execute("BEGIN IMMEDIATE")
             try:
                 version = self._check_version(writer)
+                job = None if version is None else writer.execute(
+                    "SELECT v FROM meta WHERE k = ?", (META_JOB,)).fetchone()
                 for statement in _DDL:  # IF NOT EXISTS: also adds the tables of newer versions
                     writer.execute(statement)
-                meta = upgrade_meta(version, self.index_types, self.path)
-                if META_JOB in meta:  # a back-fill from scratch starts from empty tables
-                    for table in ("value_index", "value_index_rev", "handle_counts"):
-                        writer.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
-                for name, value in meta.items():
-                    writer.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
-                                   (name, value))
+                self._upgrade(upgrade_meta(version, self.index_types, self.path,
+                                           None if job is None else str(job[0])))
                 writer.execute("COMMIT")
             except BaseException:
                 writer.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
             raise StorageError(reason=f"cannot open {self.path}: {exc}") from exc
+
+    def _upgrade(self, upgrade: Upgrade) -> None:
+        for table in upgrade.clear:  # a back-fill starts from empty tables
+            self._writer.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+        for name, value in upgrade.meta.items():
+            self._set_meta(name, value)
 
     def _check_version(self, conn: sqlite3.Connection) -> int | None:
         has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
@@ -286,6 +304,11 @@ class SQLiteStore(Store):
     def _load(self, key: str) -> Record | None:
         return record_from_rows(key, self._writer.execute(_GET, (key,)).fetchall())
 
+    def _load_range(self, after: str, through: str | None) -> list[Record]:
+        statement = _RANGE_TO.format(through="" if through is None else " AND h.key <= ?")
+        rows = self._writer.execute(statement, (after, *_opt(through))).fetchall()
+        return records_from_rows(rows)
+
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
              removed: Sequence[int]) -> None:
         writer = self._writer
@@ -299,15 +322,19 @@ class SQLiteStore(Store):
         if values:
             writer.executemany("INSERT OR REPLACE INTO handle_values (key, idx, wire)"
                                " VALUES (?, ?, ?)",
-                               [(key, value.index, value.to_wire()) for value in values])
+                               [(key, value.index, wire) for value, wire
+                                in zip(values, self._wires(values), strict=True)])
 
-    def _drop(self, key: str) -> tuple[HandleValue, ...] | None:
+    def _drop(self, key: str) -> Record | None:
         writer = self._writer
-        if writer.execute("DELETE FROM handles WHERE key = ?", (key,)).rowcount == 0:
+        row = writer.execute("DELETE FROM handles WHERE key = ? RETURNING handle",
+                             (key,)).fetchone()
+        if row is None:
             return None
-        rows = writer.execute("DELETE FROM handle_values WHERE key = ? RETURNING wire",
+        rows = writer.execute("DELETE FROM handle_values WHERE key = ? RETURNING idx, wire",
                               (key,)).fetchall()
-        return tuple(decode_value(key, row[0]) for row in rows)
+        rows.sort()  # RETURNING follows no order; a record's values are by index
+        return Record(row[0], key, tuple(decode_value(key, wire) for _, wire in rows))
 
     def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
         self._write_entries(_INDEX, key, entries)
@@ -344,16 +371,86 @@ class SQLiteStore(Store):
     def _load_batch(self, after: str, limit: int) -> list[Record]:
         return records_from_rows(self._writer.execute(_DUMP, (after, limit)).fetchall())
 
+    def _write_hashes(self, rows: Sequence[tuple[int, str, bytes]],
+                      gone: Sequence[tuple[int, str]]) -> None:
+        if gone:
+            self._writer.executemany("DELETE FROM record_hashes WHERE bucket = ? AND key = ?",
+                                     gone)
+        if rows:
+            self._writer.executemany("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
+                                     " VALUES (?, ?, ?)", rows)
+
+    def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:
+        found: dict[int, tuple[bytes, int]] = {}
+        # Chunks well under SQLite's parameter limit.
+        for start in range(0, len(buckets), 500):
+            chunk = buckets[start:start + 500]
+            statement = ("SELECT bucket, xor, n FROM bucket_digests"  # noqa: S608 (only ?s)
+                         f" WHERE bucket IN ({', '.join('?' * len(chunk))})")
+            for bucket, xor, count in self._writer.execute(statement, tuple(chunk)):
+                found[int(bucket)] = (bytes(xor), int(count))
+        return found
+
+    def _write_buckets(self, rows: Sequence[tuple[int, bytes, int]],
+                       gone: Sequence[int]) -> None:
+        if gone:
+            self._writer.executemany("DELETE FROM bucket_digests WHERE bucket = ?",
+                                     [(bucket,) for bucket in gone])
+        if rows:
+            self._writer.executemany("INSERT OR REPLACE INTO bucket_digests (bucket, xor, n)"
+                                     " VALUES (?, ?, ?)", rows)
+
     def _set_homed(self, prefix: str, homed: bool) -> bool:
         statement = ("INSERT OR IGNORE INTO homed (prefix) VALUES (?)" if homed
                      else "DELETE FROM homed WHERE prefix = ?")
         return self._writer.execute(statement, (prefix,)).rowcount > 0
 
+    def _load_homed(self) -> set[str]:
+        return {row[0] for row in self._writer.execute("SELECT prefix FROM homed")}
+
     def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
                     values: tuple[HandleValue, ...]) -> None:
         self._writer.execute("INSERT INTO txlog (ts, op, key, handle, vals)"
                              " VALUES (?, ?, ?, ?, ?)",
-                             (timestamp, op, key, handle, encode_values(values)))
+                             (timestamp, op, key, handle, self._encode(values)))
+
+    def _copy_txn(self, txn: Txn) -> None:
+        # An explicit id also moves AUTOINCREMENT's high-water mark (sqlite_sequence) up.
+        self._writer.execute("INSERT INTO txlog (id, ts, op, key, handle, vals)"
+                             " VALUES (?, ?, ?, ?, ?, ?)",
+                             (txn.txn_id, txn.timestamp, txn.op, txn.key, txn.handle,
+                              self._encode(txn.values)))
+
+    def _reserve_txn_ids(self, upto: int) -> None:
+        # AUTOINCREMENT hands out max(its high-water mark, the largest id) + 1.
+        writer = self._writer
+        writer.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'txlog' AND seq < ?",
+                       (upto, upto))
+        writer.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'txlog', ?"
+                       " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'txlog')",
+                       (upto,))
+
+    def _newest_txn_id(self) -> int:
+        row = self._writer.execute("SELECT MAX(id) FROM txlog").fetchone()
+        return int(row[0]) if row[0] is not None else 0
+
+    def _nth_newest_txn_id(self, n: int) -> int | None:
+        row = self._writer.execute("SELECT id FROM txlog ORDER BY id DESC LIMIT 1 OFFSET ?",
+                                   (n - 1,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _delete_txns(self, ids: Sequence[int], below: int, before: float) -> int:
+        cursor = self._writer.executemany(
+            "DELETE FROM txlog WHERE id = ? AND id < ? AND ts < ?",
+            [(txn_id, below, before) for txn_id in ids])
+        return cursor.rowcount
+
+    def _cut_txns(self, after: int) -> list[Txn]:
+        rows = self._writer.execute("DELETE FROM txlog WHERE id > ?"
+                                    " RETURNING id, ts, op, key, handle, vals",
+                                    (after,)).fetchall()
+        rows.sort()  # RETURNING follows no order
+        return [_txn(row) for row in rows]
 
     # -- read contract ------------------------------------------------------------------
     def _get(self, key: str) -> Record | None:
@@ -388,8 +485,29 @@ class SQLiteStore(Store):
 
     def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
         rows = self._reader().execute(_TXNS, (txn_id, limit)).fetchall()
-        return [Txn(row[0], row[1], row[2], row[3], row[4], decode_value_list(row[3], row[5]))
-                for row in rows]
+        return [_txn(row) for row in rows]
+
+    def _oldest_txn_id(self) -> int:
+        row = self._reader().execute("SELECT MIN(id) FROM txlog").fetchone()
+        return int(row[0]) if row[0] is not None else 0
+
+    def _prunable_txn_ids(self, after: int, below: int, before: float,
+                          limit: int) -> list[int]:
+        rows = self._reader().execute(_PRUNABLE, (after, below, before, limit)).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def _read_meta(self, name: str) -> str | None:
+        row = self._reader().execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _bucket_digests(self) -> list[tuple[int, bytes, int]]:
+        rows = self._reader().execute("SELECT bucket, xor, n FROM bucket_digests"
+                                      " ORDER BY bucket").fetchall()
+        return [(int(row[0]), bytes(row[1]), int(row[2])) for row in rows]
+
+    def _bucket_hashes(self, bucket: int) -> list[tuple[str, bytes]]:
+        rows = self._reader().execute(_BUCKET_HASHES, (bucket,)).fetchall()
+        return [(str(row[0]), bytes(row[1])) for row in rows]
 
     def _count_of(self, prefix: str) -> int:
         row = self._reader().execute("SELECT n FROM handle_counts WHERE prefix = ?",
@@ -459,6 +577,11 @@ class SQLiteStore(Store):
         for holder in readers:
             holder.conn.close()
         self._writer.close()
+
+
+def _txn(row: Sequence[Any]) -> Txn:
+    """A log entry from its ``(id, ts, op, key, handle, vals)`` row."""
+    return Txn(row[0], row[1], row[2], row[3], row[4], decode_value_list(row[3], row[5]))
 
 
 def _side(criterion: Criterion) -> tuple[str, str]:

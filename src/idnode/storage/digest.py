@@ -1,0 +1,56 @@
+"""Digests that let two stores be compared without reading either one whole.
+
+Every record has a 16-byte hash (:func:`record_hash`) and lies in one of :data:`BUCKETS`
+buckets chosen by its key (:func:`bucket_of`). A store keeps the hash of every record and,
+per bucket, the XOR of its records' hashes and their count, updated with every write. Two
+stores compare the 4096 bucket aggregates first, then the record hashes of the buckets that
+differ, then only the records whose hashes differ.
+
+XOR makes a bucket's aggregate independent of the order its records were written in, and
+lets a write update it without reading the bucket's other records: replacing a record XORs
+the old hash out and the new one in. Homed prefixes are not digested (there are few; compare
+them directly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from itertools import pairwise
+
+from idnode.identifiers.value import HandleValue, encode_values
+from idnode.storage.ops import Record
+
+__all__ = ["BUCKETS", "bucket_of", "hash_record", "record_hash"]
+
+#: How many buckets the key space is hashed into (the first 12 bits of a key's hash).
+BUCKETS = 4096
+
+
+def bucket_of(key: str) -> int:
+    """The bucket of ``key``: the first 12 bits of its BLAKE2b-128 hash."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
+    return (digest[0] << 4) | (digest[1] >> 4)
+
+
+def record_hash(record: Record) -> bytes:
+    """The 16-byte BLAKE2b hash of ``record``: its key, its handle text and its values (as
+    :func:`~idnode.identifiers.value.encode_values` writes them, in index order), each
+    preceded by its length so that no two records' fields can run together alike."""
+    return hash_record(record.key, record.handle, encode_values(_in_order(record.values)))
+
+
+def hash_record(key: str, handle: str, encoded: bytes) -> bytes:
+    """:func:`record_hash` from the record's parts, its values already encoded in index
+    order (the store encodes them once for the hash and the log entry)."""
+    key_bytes, handle_bytes = key.encode("utf-8"), handle.encode("utf-8")
+    return hashlib.blake2b(b"".join((
+        len(key_bytes).to_bytes(4, "big"), key_bytes, len(handle_bytes).to_bytes(4, "big"),
+        handle_bytes, len(encoded).to_bytes(4, "big"), encoded)), digest_size=16).digest()
+
+
+def _in_order(values: Sequence[HandleValue]) -> tuple[HandleValue, ...]:
+    # Stored records are sorted already; a caller's hand-made one may not be.
+    if all(a.index < b.index for a, b in pairwise(values)):
+        return tuple(values)
+    return tuple(sorted(values, key=lambda value: value.index))

@@ -11,10 +11,17 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from idnode.config_replication import (
+    EscrowConfig,
+    ReplicationConfig,
+    parse_escrow,
+    parse_replication,
+)
+from idnode.config_reports import REPORTS_EXAMPLE, ReportsConfig, parse_reports
 from idnode.config_roles import (
     ROLES,
     RecursiveConfig,
@@ -123,6 +130,10 @@ class NodeConfig:
     limits: Limits = field(default_factory=Limits)
     site: SiteConfig | None = None
     recursive: RecursiveConfig = field(default_factory=RecursiveConfig)
+    replication: ReplicationConfig = field(default_factory=ReplicationConfig)
+    escrow: tuple[EscrowConfig, ...] = ()
+    #: ``[reports]``: upward reporting (数据上报配置); None = the node reports nothing
+    reports: ReportsConfig | None = None
 
     @property
     def is_recursive(self) -> bool:
@@ -228,7 +239,7 @@ _SECTIONS: dict[str, dict[str, _Checker]] = {
 }
 
 
-_OWN_PARSERS = ("site", "recursive")
+_OWN_PARSERS = ("site", "recursive", "replication", "escrow", "reports")
 
 
 def _validated(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -279,6 +290,10 @@ def load_config(home: Path) -> NodeConfig:
     if role == "recursive" and not recursive.roots and recursive.bootstrap is None:
         raise ConfigError(key="recursive.roots", reason="a recursive node needs root servers "
                           "(recursive.roots) or a bootstrap file (recursive.bootstrap)")
+    replication = (parse_replication(home, conf["replication"]) if "replication" in conf
+                   else ReplicationConfig())
+    escrow = tuple(replace(e, storage_url=_storage_url(home, e.storage_url))
+                   for e in parse_escrow(home, conf.get("escrow", [])))
     listen = conf.get("listen", {})
     storage = conf.get("storage", {})
     if "url" not in storage:
@@ -297,6 +312,8 @@ def load_config(home: Path) -> NodeConfig:
         role=role,
         site=site,
         recursive=recursive,
+        replication=replication,
+        escrow=escrow,
         server_id=server_id,
         workers=node.get("workers", 1),
         udp=listen.get("udp", Address("127.0.0.1", 2641)),
@@ -312,6 +329,7 @@ def load_config(home: Path) -> NodeConfig:
         log_level=log.get("level", "info"),
         cache_max_handles=conf.get("cache", {}).get("max_handles", 100_000),
         limits=Limits(**conf.get("limits", {})),
+        reports=parse_reports(home, conf["reports"]) if "reports" in conf else None,
     )
 
 
@@ -349,6 +367,8 @@ def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
     """The documented ``config.toml`` that ``idnode init`` writes."""
     lim = Limits()
     recursive = _render_recursive(roots) if role == "recursive" else _SITE_EXAMPLE
+    if role != "recursive":
+        recursive += REPORTS_EXAMPLE
     return f"""\
 # idnode node configuration. Every key is documented; 'idnode serve' refuses unknown keys.
 # Relative paths are relative to this directory (the node home).

@@ -41,7 +41,10 @@ def test_generation_is_shared_between_workers(tmp_path: Path) -> None:
     assert not two.changed()  # a worker's own commit is already applied to its cache
     assert not one.changed()
     with pytest.raises(ValueError, match="out of range"):
-        Generation(tmp_path / "gen", 64)
+        Generation(tmp_path / "gen", 65)
+    tool = Generation(tmp_path / "gen", 64)  # TOOL_SLOT: `idnode promote` bumps it
+    tool.bump()
+    assert one.changed() and two.changed()
 
 
 def test_challenges_expire_and_are_bounded() -> None:

@@ -39,6 +39,7 @@ from idnode.protocol.bodies import (
     decode_request_body,
 )
 from idnode.protocol.digest import RequestDigest
+from idnode.protocol.replication import DumpMode, DumpRequest, LogRequest, StatusRequest
 
 URL = HandleValue(1, "URL", b"http://x", timestamp=0x6000_0000)
 ADMIN = HandleValue(100, "HS_ADMIN", bytes.fromhex("0fff00000003612f62000000c8"),
@@ -271,11 +272,15 @@ DISPATCH = {
     402: SessionExchangeKeyRequest(b"k"),
     2000: LegacyLoginRequest("admin", "pw"),
     2001: LoginRequest("a/b", 300),
+    # idnode's replication bodies (test_replication_bodies.py has their layouts)
+    1000: StatusRequest(),
+    1001: LogRequest(5, 1),
+    1002: DumpRequest(DumpMode.HASHES, bucket=7),
 }
 
 
 @pytest.mark.parametrize(("opcode", "body"), DISPATCH.items())
-def test_decode_request_body_dispatch(opcode: int, body: Body) -> None:
+def test_decode_request_body_dispatch(opcode: int, body: object) -> None:
     assert decode_request_body(opcode, body.to_wire(), max_values=2048) == body
 
 
@@ -287,7 +292,7 @@ def test_list_homed_prefixes_may_have_an_empty_body() -> None:
     assert decode_request_body(302, b"", max_values=2048) is None
 
 
-@pytest.mark.parametrize("opcode", [0, 3, 106, 1000, 1003, 1999, 2002, 2**32 - 1])
+@pytest.mark.parametrize("opcode", [0, 3, 106, 1003, 1999, 2002, 2**32 - 1])
 def test_unknown_opcode_is_rc_5(opcode: int) -> None:
     with pytest.raises(ProtocolError) as info:
         decode_request_body(opcode, b"", max_values=2048)

@@ -18,11 +18,13 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Generic, TypeVar
 
-__all__ = ["MAX_WORKERS", "Generation", "LruCache"]
+__all__ = ["MAX_WORKERS", "TOOL_SLOT", "Generation", "LruCache"]
 
 MAX_WORKERS = 64
+#: The slot of command-line tools that change a running node's store (``idnode promote``).
+TOOL_SLOT = MAX_WORKERS
 _SLOT = struct.Struct("<Q")
-_SIZE = MAX_WORKERS * _SLOT.size
+_SIZE = (MAX_WORKERS + 1) * _SLOT.size
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -34,7 +36,7 @@ class Generation:
     __slots__ = ("_map", "_seen", "_slot")
 
     def __init__(self, path: Path | None, slot: int) -> None:
-        if not 0 <= slot < MAX_WORKERS:
+        if not 0 <= slot <= TOOL_SLOT:
             raise ValueError(f"worker slot {slot} out of range")
         self._slot = slot * _SLOT.size
         if path is None:

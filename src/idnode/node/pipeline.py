@@ -37,7 +37,8 @@ class Stage(Protocol):
 
 
 #: The only legal order of stages. A role lists a subsequence of it.
-ORDER: tuple[str, ...] = ("guard", "referral", "auth", "authoritative", "recursive")
+ORDER: tuple[str, ...] = ("guard", "referral", "auth", "replication", "authoritative",
+                          "recursive")
 
 
 async def _end(ctx: RequestContext, request: Message) -> Response:

@@ -57,6 +57,8 @@ class Records:
         self._share: tuple[SiteData, int] | None = None
         # Bumped by every local commit: a read that overlapped one is not cached.
         self._epoch = 0
+        #: called (on the loop) whenever another process or worker changed the store
+        self.on_change: list[Callable[[], None]] = []
 
     def check_generation(self) -> None:
         """Drop everything cached if any worker committed since the last check."""
@@ -64,6 +66,8 @@ class Records:
             self._epoch += 1  # a read in flight may predate that commit: don't cache it
             self.cache.clear()
             self._homed = frozenset(self.store.homed_prefixes())
+            for listener in self.on_change:
+                listener()
 
     def cached(self, key: str) -> Cached | None:
         """The cache entry for ``key`` if present (no storage access)."""
@@ -131,6 +135,18 @@ class Records:
                 handle = getattr(op, "handle", None)
                 if isinstance(handle, Handle):
                     self.cache.discard(handle.key)
+        self.generation.bump()
+
+    def replicated(self, keys: Sequence[str], *, homed_changed: bool) -> None:
+        """Called on the loop after replication changed ``keys`` in the store (like
+        :meth:`committed`, for writes that arrive as records, not operations)."""
+        self._epoch += 1
+        if homed_changed:
+            self.cache.clear()
+            self._homed = frozenset(self.store.homed_prefixes())
+        else:
+            for key in keys:
+                self.cache.discard(key)
         self.generation.bump()
 
     def responsible_for(self, handle: Handle) -> bool:

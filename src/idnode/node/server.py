@@ -55,6 +55,9 @@ async def _serve(config: NodeConfig, slot: int, listeners: Listeners,
             print(f"listening http {_fmt(worker.http.address)}", flush=True)
         if worker.https is not None:
             print(f"listening https {_fmt(worker.https.address)}", flush=True)
+        if worker.replication_listener is not None:
+            print(f"listening replication tls {_fmt(worker.replication_listener.address)}",
+                  flush=True)
         kind = worker.store.kind if worker.store else "?"
         print(f"ready: prefixes {', '.join(config.prefixes)}; storage {kind}; "
               f"{config.workers} worker(s)", flush=True)
@@ -88,8 +91,20 @@ def _fixed_ports(config: NodeConfig) -> NodeConfig:
                    https=fixed(config.https))
 
 
+def _prepare(config: NodeConfig) -> None:
+    """What must exist (or must not) before workers start."""
+    # Written by the first worker once its peers confirmed it is still the primary.
+    (config.home / "run" / "primary-checked").unlink(missing_ok=True)
+    listen, certificate = config.replication.listen, config.replication.certificate
+    if listen is not None and certificate is not None:
+        from idnode.auth.keys import load_private_key
+        from idnode.replication.tls import ensure_certificate
+        ensure_certificate(certificate, load_private_key(config.server_key), listen[0])
+
+
 def run_server(config: NodeConfig) -> int:
     """Serve until SIGINT/SIGTERM; return the process exit code."""
+    _prepare(config)
     if config.workers == 1 or not REUSEPORT:
         if config.workers > 1:
             log.warning("SO_REUSEPORT is not available: running one worker")

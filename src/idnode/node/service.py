@@ -130,7 +130,7 @@ class StreamSession:
                  send: Callable[[bytes], None], close: Callable[[], None],
                  pause: Callable[[], None], resume: Callable[[], None]) -> None:
         self.service = service
-        self.conn = Connection(("tcp", next(self._ids)), "tcp", peer)
+        self.conn = Connection(("tcp", next(self._ids)), service.transport, peer)
         self._send = send
         self._close = close
         self._pause = pause
@@ -257,7 +257,12 @@ class StreamSession:
 
 
 class StreamService:
-    def __init__(self, edge: Edge, *, max_message: int, idle_timeout: float) -> None:
+    """:param transport: what requests' contexts call the channel (``tcp``; ``tls`` on the
+    replication listener)."""
+
+    def __init__(self, edge: Edge, *, max_message: int, idle_timeout: float,
+                 transport: str = "tcp") -> None:
         self.edge = edge
+        self.transport = transport
         self.max_message = max_message
         self.idle_timeout = idle_timeout

@@ -7,6 +7,7 @@ authoritative node (``guard`` → ``auth`` → ``authoritative``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -35,11 +36,20 @@ from idnode.node.stages.recursive import Recursive, RecursiveSettings, cache_loo
 from idnode.node.stages.referral import Referral, ReferralSettings
 from idnode.node.writes import WriteQueue
 from idnode.protocol.constants import MAJOR_VERSION, MINOR_VERSION
+from idnode.replication.board import MirrorBoard
+from idnode.replication.client import MAX_REPLICATION_MESSAGE
+from idnode.replication.replica import Replica
+from idnode.replication.service import ReplicationService
+from idnode.replication.stage import REPLICATION_TRANSPORT, Replication
+from idnode.replication.tls import server_context
+from idnode.reports import Reporter
+from idnode.reports.routes import site_writer
 from idnode.resolver import Resolver, ResolverSettings, load_bootstrap
 from idnode.storage import Store, open_store
 from idnode.transport.sockets import bind_tcp, bind_udp
 from idnode.transport.tcp import TcpServer
 from idnode.transport.udp import UdpServer
+from idnode.web.app import WebApp
 
 __all__ = ["Assembly", "Listeners", "Worker", "assemble", "bind_listeners", "build_site",
            "stages_for"]
@@ -127,9 +137,12 @@ class Listeners:
     tcp: socket.socket | None
     http: socket.socket | None = None
     https: socket.socket | None = None
+    #: the TLS replication listener (``replication.listen``)
+    replication: socket.socket | None = None
 
     def sockets(self) -> list[socket.socket]:
-        return [s for s in (self.udp, self.tcp, self.http, self.https) if s is not None]
+        return [s for s in (self.udp, self.tcp, self.http, self.https, self.replication)
+                if s is not None]
 
 
 @dataclass(slots=True)
@@ -145,6 +158,7 @@ class Assembly:
     authorizer: Authorizer
     site: SiteData
     resolver: Resolver | None = None
+    replica: Replica | None = None
 
 
 def bind_listeners(config: NodeConfig, *, reuse_port: bool) -> Listeners:
@@ -152,18 +166,23 @@ def bind_listeners(config: NodeConfig, *, reuse_port: bool) -> Listeners:
     def tcp(addr: Address | None) -> socket.socket | None:
         return None if addr is None else bind_tcp(addr.host, addr.port, reuse_port=reuse_port)
     udp = config.udp
+    listen = config.replication.listen
     return Listeners(None if udp is None else bind_udp(udp.host, udp.port,
                                                        reuse_port=reuse_port),
-                     tcp(config.tcp), tcp(config.http), tcp(config.https))
+                     tcp(config.tcp), tcp(config.http), tcp(config.https),
+                     None if listen is None else bind_tcp(listen[0], listen[1],
+                                                          reuse_port=reuse_port))
 
 
 def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
                authorizer: Authorizer, site: SiteData,
-               resolver: Resolver | None = None) -> list[Stage]:
+               resolver: Resolver | None = None,
+               replica: Replica | None = None) -> list[Stage]:
     """The stages of the node's role.
 
     Authoritative roles (root, top-level, secondary, enterprise): ``guard`` → ``referral``
-    → ``auth`` → ``authoritative``. The recursive role: ``guard`` → ``recursive``.
+    → ``auth`` → ``replication`` → ``authoritative``. The recursive role: ``guard`` →
+    ``recursive``.
     """
     limits = config.limits
     guard = Guard(GuardSettings(max_values=limits.max_values_per_handle))
@@ -171,6 +190,9 @@ def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
         assert resolver is not None
         return [guard, Recursive(RecursiveSettings(max_handle_bytes=limits.max_handle_bytes),
                                  resolver, site)]
+    if replica is None:
+        replica = Replica(config.replication, records.store, MirrorBoard(None, ()),
+                          config.server_id)
     return [
         guard,
         Referral(ReferralSettings(), records),
@@ -180,6 +202,7 @@ def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
                           max_values=limits.max_values_per_handle,
                           pbkdf2_max_iterations=limits.pbkdf2_max_iterations,
                           failures_per_minute=limits.auth_failures_per_minute), records),
+        Replication(replica, records),
         Authoritative(AuthoritativeSettings(max_values=limits.max_values_per_handle,
                                             max_handle_bytes=limits.max_handle_bytes,
                                             list_page_size=limits.list_page_size),
@@ -214,10 +237,13 @@ def _root_site(address: Address) -> SiteData:
 def assemble(config: NodeConfig, store: Store, generation: Generation,
              access_log: AccessLog, server_key: PrivateKey,
              udp: tuple[str, int] | None, tcp: tuple[str, int] | None,
-             http: tuple[str, int] | None = None) -> Assembly:
+             http: tuple[str, int] | None = None, *,
+             board_path: Path | None = None) -> Assembly:
     """Build (and start the write queue of) everything a worker answers requests with.
 
     Must run inside the event loop that will serve the requests.
+
+    :param board_path: the shared file of mirror positions (``None``: this process only).
     """
     limits = config.limits
     records = Records(store, generation, config.cache_max_handles)
@@ -227,13 +253,21 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
     authorizer = Authorizer(records.values_of, server_admins=admins)
     site = build_site(config, udp, tcp, server_key, http)
     resolver: Resolver | None = None
+    replica: Replica | None = None
     if config.is_recursive:
         resolver = build_resolver(config)
         lookup = cache_lookup(resolver.cache)
     else:
         records.set_share(site, site_index(site, config.server_id))
         lookup = records_lookup(records)
-    edge = Edge(build_chain(stages_for(config, records, writes, authorizer, site, resolver)),
+        replica = Replica(config.replication, store,
+                          MirrorBoard(board_path, config.replication.admins),
+                          config.server_id,
+                          None if board_path is None else board_path.parent / "primary-checked")
+        records.on_change.append(replica.reload)
+        writes.confirm = replica.confirm
+    edge = Edge(build_chain(stages_for(config, records, writes, authorizer, site, resolver,
+                                       replica)),
                 access_log, server_key)
     fast = FastResolver(lookup, access_log, max_handle_bytes=limits.max_handle_bytes,
                         authoritative=resolver is None)
@@ -242,7 +276,7 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
     streams = StreamService(edge, max_message=limits.max_message_bytes,
                             idle_timeout=limits.tcp_idle_timeout)
     return Assembly(records, writes, edge, datagrams, streams, fast, authorizer, site,
-                    resolver)
+                    resolver, replica)
 
 
 class Worker:
@@ -259,6 +293,11 @@ class Worker:
         self.http: HttpServer | None = None
         self.https: HttpServer | None = None
         self.resolver: Resolver | None = None
+        self.replication_listener: TcpServer | None = None
+        self.replication: ReplicationService | None = None
+        self.app: WebApp | None = None
+        self.reporter: Reporter | None = None
+        self._reporting: asyncio.Future[None] | None = None
         self._priming: asyncio.Future[None] | None = None
         self.access_log = AccessLog(config.access_log, config.home)
 
@@ -288,7 +327,7 @@ class Worker:
         server_key = load_private_key(config.server_key)
         parts = assemble(config, self.store, generation, self.access_log, server_key,
                          _name(self.listeners.udp), _name(self.listeners.tcp),
-                         _name(self.listeners.http))
+                         _name(self.listeners.http), board_path=run_dir / "replicas")
         self.writes = parts.writes
         self.resolver = parts.resolver
         if self.resolver is not None and config.recursive.bootstrap is None:
@@ -309,12 +348,44 @@ class Worker:
             await self.tcp.start()
         if self.listeners.http is not None or self.listeners.https is not None:
             await self._start_web(parts, server_key)
+        if self.listeners.replication is not None:
+            await self._start_replication_listener(parts)
+        if parts.replica is not None and self.slot == 0:
+            self.replication = ReplicationService(config, parts.replica, parts.records,
+                                                  server_key)
+            await self.replication.start()
+        if config.reports is not None and self.slot == 0:  # one reporter per node
+            self.reporter = Reporter(config.reports, config.home, self.store,
+                                     access_log=_access_log_file(config), role=config.role,
+                                     sites=lambda: parts.site)
+            self._reporting = asyncio.ensure_future(self.reporter.run())
+
+    async def _start_replication_listener(self, parts: Assembly) -> None:
+        assert self.listeners.replication is not None
+        config = self.config
+        certificate = config.replication.certificate
+        assert certificate is not None
+        context = server_context(certificate, config.server_key)
+        streams = StreamService(parts.edge, max_message=MAX_REPLICATION_MESSAGE,
+                                idle_timeout=max(config.limits.tcp_idle_timeout, 120.0),
+                                transport=REPLICATION_TRANSPORT)
+
+        def session(peer: tuple[str, int], send: Callable[[bytes], None],
+                    close: Callable[[], None], pause: Callable[[], None],
+                    resume: Callable[[], None]) -> StreamSession:
+            return StreamSession(streams, peer, send, close, pause, resume)
+
+        self.replication_listener = TcpServer(self.listeners.replication, session,
+                                              max_connections=256, ssl=context)
+        await self.replication_listener.start()
 
     async def _start_web(self, parts: Assembly, server_key: PrivateKey) -> None:
         from idnode.web.factory import build_web_app
         config, web = self.config, self.config.web
         app = build_web_app(config, parts.records, parts.authorizer, parts.edge,
-                            self.access_log, server_key, parts.site, parts.resolver)
+                            self.access_log, server_key, parts.site, parts.resolver,
+                            write_site=site_writer(parts.records.get, parts.writes.submit))
+        self.app = app
         settings = HttpSettings(max_body_bytes=web.max_body_bytes,
                                 idle_timeout=web.idle_timeout,
                                 max_connections=web.max_connections)
@@ -334,9 +405,21 @@ class Worker:
             await self.udp.close()
         if self.tcp is not None:
             await self.tcp.close()
+        if self.replication is not None:
+            await self.replication.close()
+        if self.replication_listener is not None:
+            await self.replication_listener.close(grace=2.0)
         for web in (self.http, self.https):
             if web is not None:
                 await web.close()
+        if self.app is not None:
+            self.app.close()
+        if self._reporting is not None:
+            self._reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reporting
+        if self.reporter is not None:
+            await self.reporter.close()
         if self._priming is not None:
             self._priming.cancel()
         if self.resolver is not None:
@@ -346,6 +429,14 @@ class Worker:
         if self.store is not None:
             self.store.close()
         self.access_log.close()
+
+
+def _access_log_file(config: NodeConfig) -> Path | None:
+    """The access log's file (the reporter tails it), or None for stdout or off."""
+    if config.access_log in ("-", "off"):
+        return None
+    path = Path(config.access_log)
+    return path if path.is_absolute() else config.home / path
 
 
 def _name(sock: socket.socket | None) -> tuple[str, int] | None:

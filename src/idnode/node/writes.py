@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from idnode.errors import RegistryError, ServerBusy
 from idnode.storage import Store
@@ -31,8 +31,13 @@ class WriteQueue:
     """
 
     def __init__(self, store: Store, *, batch_max: int = 256, max_queued: int = 100_000,
-                 on_commit: Callable[[Sequence[WriteOp]], None] | None = None) -> None:
+                 on_commit: Callable[[Sequence[WriteOp]], None] | None = None,
+                 confirm: Callable[[int], Awaitable[None]] | None = None) -> None:
         self._store = store
+        #: awaited with the store's position after a write's commit, before the write is
+        #: answered (synchronous replication waits there for mirrors)
+        self.confirm = confirm
+        self._position = 0
         self._batch_max = batch_max
         self._max_queued = max_queued
         self._on_commit = on_commit
@@ -57,6 +62,8 @@ class WriteQueue:
         result = await future
         if isinstance(result, RegistryError):
             raise result
+        if self.confirm is not None:
+            await self.confirm(self._position)
         return result
 
     async def _run(self) -> None:
@@ -69,7 +76,7 @@ class WriteQueue:
                 del self._queue[:self._batch_max]
                 ops = [op for op, _ in batch]
                 try:
-                    results = await loop.run_in_executor(self._executor, self._store.apply, ops)
+                    results = await loop.run_in_executor(self._executor, self._apply, ops)
                 except Exception as exc:  # the commit failed: nothing was acknowledged
                     for _, future in batch:
                         if not future.done():
@@ -88,6 +95,14 @@ class WriteQueue:
                             future.set_result(result)
             if self._closing and not self._queue:
                 return
+
+    def _apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        results = self._store.apply(ops)
+        if self.confirm is not None:
+            # At least this batch's last id (another process may have committed after it:
+            # waiting for that too costs a little latency, never safety).
+            self._position = self._store.position()
+        return results
 
     async def close(self) -> None:
         """Finish everything queued, then stop the storage thread."""

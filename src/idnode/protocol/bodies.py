@@ -38,6 +38,7 @@ from idnode.errors import ProtocolError, RegistryError
 from idnode.identifiers.value import HandleValue
 from idnode.protocol.constants import MAX_HANDLE_LENGTH, MAX_VALUES_PER_HANDLE, OpCode
 from idnode.protocol.digest import RequestDigest
+from idnode.protocol.replication import DumpRequest, LogRequest, StatusRequest
 from idnode.protocol.wire import Parser, Writer
 
 __all__ = [
@@ -659,6 +660,9 @@ REQUEST_DECODERS: dict[int, _Decoder] = {
     OpCode.SESSION_EXCHANGEKEY: _by_class(SessionExchangeKeyRequest),
     OpCode.LOGIN: _by_class(LegacyLoginRequest),
     OpCode.LOGIN_ID_SYSTEM: _by_class(LoginRequest),
+    OpCode.GET_NEXT_TXN_ID: lambda body, max_values: StatusRequest.from_wire(body),
+    OpCode.RETRIEVE_TXN_LOG: lambda body, max_values: LogRequest.from_wire(body),
+    OpCode.DUMP_HANDLES: lambda body, max_values: DumpRequest.from_wire(body),
 }
 
 

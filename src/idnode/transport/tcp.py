@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
+from ssl import SSLContext
 from typing import Protocol, cast
 
 __all__ = ["Session", "SessionFactory", "TcpServer"]
@@ -71,7 +72,8 @@ class _Protocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         if self.session is not None:
             self.session.eof_received()
-        return True  # keep the write side open until the session has answered
+        # Keep the write side open until the session has answered (TLS cannot half-close).
+        return self.server.ssl is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.session is not None:
@@ -81,8 +83,9 @@ class _Protocol(asyncio.Protocol):
 
 class TcpServer:
     def __init__(self, sock: socket.socket, factory: SessionFactory, *,
-                 max_connections: int = 4096) -> None:
+                 max_connections: int = 4096, ssl: SSLContext | None = None) -> None:
         self.sock = sock
+        self.ssl = ssl
         self.factory = factory
         self.max_connections = max_connections
         self.sessions: set[Session] = set()
@@ -96,7 +99,8 @@ class TcpServer:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Protocol(self), sock=self.sock)
+        self._server = await loop.create_server(lambda: _Protocol(self), sock=self.sock,
+                                                ssl=self.ssl)
 
     async def close(self, grace: float = 10.0) -> None:
         """Stop accepting, let every session finish what it has received, then close."""

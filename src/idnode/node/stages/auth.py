@@ -150,8 +150,8 @@ class Auth:
     async def _verify_for_peer(self, ctx: RequestContext, request: Message) -> Message:
         body = ctx.body
         assert isinstance(body, VerifyChallengeRequest)
-        if ctx.transport != "tcp":
-            # It needs no challenge, so over UDP its source could be forged: TCP only.
+        if ctx.transport == "udp":
+            # It needs no challenge, so over UDP its source could be forged: streams only.
             raise OperationNotSupported(reason="verify-challenge (OC 201) is served over "
                                                "TCP only")
         address = ctx.peer[0]

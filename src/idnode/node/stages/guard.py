@@ -23,6 +23,7 @@ SUPPORTED = frozenset({
     OpCode.ADD_VALUE, OpCode.REMOVE_VALUE, OpCode.MODIFY_VALUE, OpCode.LIST_HANDLES,
     OpCode.CHALLENGE_RESPONSE, OpCode.VERIFY_RESPONSE, OpCode.HOME_PREFIX,
     OpCode.UNHOME_PREFIX, OpCode.LIST_HOMED_PREFIXES,
+    OpCode.GET_NEXT_TXN_ID, OpCode.RETRIEVE_TXN_LOG, OpCode.DUMP_HANDLES,
 })
 
 #: Known opcodes refused for now, with the reason given to the client.

@@ -1,0 +1,1 @@
+"""Replication between nodes: mirrors, escrow copies and checking that they agree."""

@@ -22,8 +22,11 @@ from idnode.cli.commands import (
     demo,
     init,
     keygen,
+    replication,
+    reports,
     resolve,
     serve,
+    verify,
 )
 from idnode.cli.output import format_error
 from idnode.errors import ConfigError, InvalidValue, RegistryError
@@ -32,7 +35,8 @@ from idnode.transport.client import TransportError
 __all__ = ["COMMAND_MODULES", "build_parser", "exit_code_for", "main"]
 
 #: Every subcommand module, in the order ``idnode --help`` lists them.
-COMMAND_MODULES = (init, serve, resolve, admin, delegate, batch, keygen, demo)
+COMMAND_MODULES = (init, serve, resolve, admin, delegate, batch, keygen, demo, replication,
+                   verify, reports)
 
 
 def build_parser() -> argparse.ArgumentParser:

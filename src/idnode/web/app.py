@@ -10,6 +10,8 @@ docs and the binary protocol tunnel):
 ``/api/sessions[/this]``                the Handle authentication scheme's sessions
 ``GET /api/``, ``/openapi.json``        the API browser and its OpenAPI document
 ``GET /hrls/handles[/P]?TYPE=pattern``  reverse lookup (:mod:`.search`)
+``/api/reports[/status]``               upward reports received (:mod:`idnode.reports`)
+``GET /metrics``                        replication figures, Prometheus text (:mod:`.metrics`)
 ``POST *`` with ``application/x-hdl-message``  a native message over HTTP
 ``GET /``, ``/resolve?handle=H``        home page and its form
 ``GET /H``                              proxy resolution: redirect or record page
@@ -25,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from idnode.errors import AuthenticationNeeded, InvalidCredential, ProtocolError, RegistryError
 from idnode.http.messages import Request, Response
@@ -33,8 +36,10 @@ from idnode.node.context import Connection, RequestContext
 from idnode.node.edge import Edge
 from idnode.protocol.constants import ResponseCode
 from idnode.protocol.framing import TUNNEL_CONTENT_TYPE, decode_tunnel_body, encode_tunnel_body
+from idnode.reports.receiver import ReportsApi
 from idnode.web import explorer, pages, proxy
 from idnode.web.authn import Authenticator, parse_handle_params
+from idnode.web.metrics import metrics_response
 from idnode.web.openapi import openapi_document
 from idnode.web.rest import RestApi, error_response
 from idnode.web.search import ReverseLookup
@@ -53,12 +58,15 @@ _ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 class WebSettings:
     node_name: str = "idnode"
     max_message_bytes: int = 256 * 1024
+    #: where the first worker publishes replication status (``GET /metrics``)
+    run_dir: Path | None = None
+    escrows: tuple[str, ...] = ()
 
 
 class WebApp:
     def __init__(self, rest: RestApi, authenticator: Authenticator, search: ReverseLookup | None,
                  edge: Edge, access_log: AccessLog, prefixes: Callable[[], Iterable[str]],
-                 settings: WebSettings) -> None:
+                 settings: WebSettings, reports: ReportsApi | None = None) -> None:
         self.rest = rest
         self.authn = authenticator
         self.search = search
@@ -66,7 +74,13 @@ class WebApp:
         self.access_log = access_log
         self.prefixes = prefixes
         self.settings = settings
+        self.reports = reports
         self._openapi: bytes | None = None
+
+    def close(self) -> None:
+        """Release what the app holds beyond its requests (the reports inbox)."""
+        if self.reports is not None:
+            self.reports.close()
 
     # -- the hot path -------------------------------------------------------------------
     def fast(self, request: Request) -> Response | None:
@@ -139,6 +153,11 @@ class WebApp:
                     else _not_allowed(request, "GET, HEAD")), None
         if path in ("/api/sessions", "/api/sessions/this"):
             return await self._sessions(request, this=path.endswith("/this")), None
+        if path in ("/api/reports", "/api/reports/", "/api/reports/status"):
+            return await self._reports(request, get), None
+        if path == "/metrics" and self.settings.run_dir is not None:
+            return (metrics_response(self.settings.run_dir, list(self.settings.escrows))
+                    if get else _not_allowed(request, "GET, HEAD")), None
         if path in ("/api", "/api/"):
             return (explorer.explorer_page() if get else _not_allowed(request, "GET")), None
         if path == "/api/explorer.js":
@@ -173,6 +192,18 @@ class WebApp:
         if proxy.wants_json(request):
             return await self.rest.get(request, text), text
         return await proxy.proxy_resolve(request, text, self.rest.lookup_public), text
+
+    async def _reports(self, request: Request, get: bool) -> Response:
+        if self.reports is None:
+            return rc_response(request, ResponseCode.OPERATION_NOT_SUPPORTED,
+                               "reports (数据上报) are received by authoritative nodes")
+        if request.path.endswith("/status"):
+            return await self.reports.status(request) if get else _not_allowed(request,
+                                                                               "GET, HEAD")
+        if request.method == "POST":
+            return await self.reports.post(request)
+        return await self.reports.list(request) if get else _not_allowed(request,
+                                                                         "GET, HEAD, POST")
 
     def _preflight(self) -> Response:
         return Response(204, b"", None, [

@@ -15,6 +15,7 @@ from idnode.node.accesslog import AccessLog
 from idnode.node.edge import Edge
 from idnode.node.records import Records
 from idnode.node.throttle import FailureThrottle
+from idnode.reports import ReportsApi, WriteSite, open_inbox
 from idnode.resolver import Resolver
 from idnode.web.app import WebApp, WebSettings
 from idnode.web.authn import Authenticator
@@ -34,8 +35,14 @@ def session_key(server_key: PrivateKey) -> bytes:
 
 def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, edge: Edge,
                   access_log: AccessLog, server_key: PrivateKey, site: SiteData,
-                  resolver: Resolver | None = None) -> WebApp:
-    """The web face; with a ``resolver`` (the recursive role) reads go through it."""
+                  resolver: Resolver | None = None, *,
+                  write_site: WriteSite | None = None) -> WebApp:
+    """The web face; with a ``resolver`` (the recursive role) reads go through it.
+
+    Authoritative nodes also receive reports (``/api/reports``) into an inbox in their
+    storage database, applying reported routes with ``write_site``; call
+    :meth:`WebApp.close` when the worker stops.
+    """
     limits, web = config.limits, config.web
     sessions = Sessions(session_key(server_key), config.home / "run" / "http-sessions",
                         lifetime=web.session_lifetime)
@@ -47,6 +54,7 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
                              list_page_size=limits.list_page_size)
     rest: RestApi
     search: ReverseLookup | None = None
+    reports: ReportsApi | None = None
     if resolver is not None:
         rest = RecursiveApi(resolver, records, authorizer, edge.chain, authn.identify,
                             lambda: site, rest_limits)
@@ -57,5 +65,10 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
         search = ReverseLookup(records, authn.identify,
                                SearchSettings(require_auth=web.search_requires_auth))
         name = f"idnode {', '.join(config.prefixes)}"
+        reports = ReportsApi(open_inbox(config.storage_url), authn.identify, authorizer,
+                             records.values_of, write_site)
     return WebApp(rest, authn, search, edge, access_log, lambda: records.homed,
-                  WebSettings(node_name=name, max_message_bytes=limits.max_message_bytes))
+                  WebSettings(node_name=name, max_message_bytes=limits.max_message_bytes,
+                              run_dir=config.home / "run",
+                              escrows=tuple(e.name for e in config.escrow)),
+                  reports)

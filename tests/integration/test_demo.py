@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def _free(port: int) -> bool:
 
 def free_base() -> int:
     """An even base port with every port the demo needs free."""
-    span = 2 * len(build_topology(30000, None).nodes)
+    span = max(build_topology(30000, None).ports) - 30000 + 1
     for _ in range(100):
         base = random.randrange(30000, 60000 - span, 2)
         if all(_free(base + i) for i in range(span)):
@@ -55,6 +56,7 @@ def free_base() -> int:
 class Demo:
     proc: subprocess.Popen[bytes]
     topology: Topology
+    directory: Path
     lines: list[str] = field(default_factory=list)
     pending: bytes = b""
 
@@ -98,7 +100,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         [sys.executable, "-m", "idnode", "demo", str(tmp_path / "demo"), "--base-port",
          str(base), "--fresh"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    run = Demo(proc, build_topology(base, None))
+    run = Demo(proc, build_topology(base, None), tmp_path / "demo")
     try:
         run.read_until("ready:", timeout=45)
         yield run
@@ -191,6 +193,30 @@ def test_demo_resolves_through_every_level_and_stops_cleanly(demo: Demo) -> None
                     with pytest.raises(RegistryError) as err:
                         client.resolve(handle)
                     assert err.value.response_code == 301
+
+    # the data flows: the DR node follows Beijing, Beijing escrows 88.118, 88.118.9 reports
+    home = demo.directory
+
+    def status(node: str) -> dict[str, Any]:
+        out = subprocess.run([sys.executable, "-m", "idnode", "replication", "status",
+                              str(home / node), "--json"], capture_output=True, text=True,
+                             check=True, timeout=30).stdout
+        return dict(json.loads(out))
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        mirror, top = status("dr-nanjing"), status("top-beijing")
+        escrow = top["escrow"].get("88.118") or {}
+        reports = json.loads((home / "ent-88.118.9" / "reports" / "state.json").read_text()) \
+            if (home / "ent-88.118.9" / "reports" / "state.json").exists() else {}
+        acked = reports.get("streams", {}).get("registrations", {}).get("acked", 0)
+        if (mirror["role"] == "mirror" and (mirror["live"] or {}).get("state") == "following"
+                and escrow.get("state") == "following" and acked >= 1):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"data flows not running: {mirror} {top} {reports}")
+    assert mirror["position"] == top["position"]
 
     demo.proc.send_signal(signal.SIGINT)
     assert demo.proc.wait(timeout=20) == 0

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives import serialization
 
 from idnode.auth.keys import PrivateKey, generate_private_key
+from idnode.demo import sync
 from idnode.demo.errors import DemoError
 from idnode.demo.samples import PREFIX_TTL, SAMPLES
 from idnode.demo.topology import HOST, Node, Site, Topology
@@ -46,7 +47,7 @@ __all__ = ["MANIFEST", "Homes", "create_homes", "existing_homes", "prepare_direc
            "read_manifest"]
 
 MANIFEST = "demo.json"
-_VERSION = 1
+_VERSION = 2
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -88,14 +89,18 @@ def prepare_directory(directory: Path, fresh: bool) -> dict[str, Any] | None:
         # --fresh deletes; only ever a directory this command made.
         raise DemoError(f"{directory} exists and is not a demo directory (no {MANIFEST}); "
                         "choose another directory")
+    manifest = read_manifest(directory) if is_demo and not fresh else None
+    if manifest is not None and manifest.get("version") != _VERSION:
+        # The demo's own directory, laid out by another idnode: make it again.
+        print(f"{directory} was made by another idnode version; making it again",
+              flush=True)
+        fresh = True
     if fresh and is_demo:
         shutil.rmtree(directory)
     if fresh or not is_demo:
         return None
-    manifest = read_manifest(directory)
-    if manifest is None or manifest.get("version") != _VERSION:
-        raise DemoError(f"{directory} was made by another idnode version; run again with "
-                        "--fresh")
+    if manifest is None:
+        raise DemoError(f"{directory}: unreadable {MANIFEST}; run again with --fresh")
     if not manifest.get("complete"):
         raise DemoError(f"{directory} holds an incomplete demo (interrupted while it was "
                         "created); run again with --fresh")
@@ -148,14 +153,20 @@ def create_homes(directory: Path, topology: Topology) -> Homes:
                 roots=(topology.root.address,) if node.role == "recursive" else (),
                 udp=node.address, tcp=node.address, http=f"{HOST}:{node.http}", https="off",
                 tls=TLS_NONE, server_id=node.server_id,
-                extra_config=_site_config(topology, node), server_key=server_keys[node.name],
+                extra_config=_site_config(topology, node)
+                + sync.extra_config(topology, node.name, paths),
+                server_key=server_keys[node.name],
                 admin_key=admin_keys.get(node.admin), sync="normal"))
             return node.name, made.site
 
         sites = {name: site for name, site in _parallel(pool, home, topology.nodes)
                  if site is not None}
+        sync.prepare_certificates(paths, server_keys)
+        _allow_credentials_over_http(paths[sync.SECONDARY])
         by_site = {s.name: sites[s.servers[0]] for s in topology.sites.values()}
-        _parallel(pool, lambda node: _load(paths[node.name], _records(topology, node, by_site)),
+        _parallel(pool, lambda node: _load(paths[node.name],
+                                           _records(topology, node, by_site)
+                                           + sync.extra_records(node.name, server_keys)),
                   [n for n in topology.nodes if n.role != "recursive"])
     _write_manifest(directory, topology, complete=True)
     return Homes(paths, True, time.perf_counter() - started, len(keys))
@@ -232,9 +243,14 @@ def _records(topology: Topology, node: Node, sites: dict[str, SiteData]) -> list
         own = node.prefixes[0]
         for prefix in SAMPLES:
             if prefix.rpartition(".")[0] == own and prefix not in node.prefixes:
-                ops.append(_prefix_record(
+                record = _prefix_record(
                     prefix, [sites[s.name] for s in topology.enterprise_sites(prefix)],
-                    delegate=False, admins=(prefix, own)))
+                    delegate=False, admins=(prefix, own))
+                if node.name == sync.SECONDARY and prefix == "88.118.9":  # its reporter
+                    record = CreateHandle(record.handle, (*record.values,
+                                                          sync.reporter_admin().with_timestamp()),
+                                          overwrite=True)
+                ops.append(record)
     if node.role == "enterprise":
         prefix = node.prefixes[0]
         ops.append(_prefix_record(
@@ -250,6 +266,15 @@ def _records(topology: Topology, node: Node, sites: dict[str, SiteData]) -> list
             ops.append(CreateHandle(Handle.parse(sample.handle),
                                     tuple(v.with_timestamp() for v in sample.values)))
     return ops
+
+
+def _allow_credentials_over_http(home: Path) -> None:
+    """Let a node take credentials on its loopback HTTP listener (the demo has no TLS)."""
+    path = home / "config.toml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("allow_credentials_over_http = false",
+                        "allow_credentials_over_http = true")
+    path.write_text(text, encoding="utf-8")
 
 
 def _load(home: Path, ops: list[WriteOp]) -> None:

@@ -17,7 +17,7 @@ from idnode.demo.runner import Child
 from idnode.demo.samples import ALIAS, FEATURED
 from idnode.demo.topology import Node, Topology
 
-__all__ = ["commands", "nodes_table", "traced_resolution", "where_to_look"]
+__all__ = ["commands", "data_flows", "nodes_table", "traced_resolution", "where_to_look"]
 
 _ROLE_NAMES = {
     "root": "root 根节点",
@@ -129,6 +129,23 @@ def where_to_look(topology: Topology) -> str:
         f"  enterprise node 企业节点 itself  {holder.http_url}/{FEATURED}?noredirect"
         f"   ({holder.name} holds it)",
         f"  API browser                     {holder.http_url}/api/",
+    ])
+
+
+def data_flows(topology: Topology, directory: Path) -> str:
+    """The replication, escrow and reporting the demo runs (:mod:`idnode.demo.sync`)."""
+    from idnode.demo.sync import MIRROR, PRIMARY, REPORTER, SECONDARY
+    primary, mirror = topology.node(PRIMARY), topology.node(MIRROR)
+    secondary = topology.node(SECONDARY)
+    return "\n".join([
+        f"  {mirror.name} (灾备) mirrors {primary.name}: dump, then its transaction log over "
+        f"TLS :{topology.replication_port(PRIMARY)}",
+        f"  {primary.name} escrows (托管) {secondary.name}'s data from TLS "
+        f":{topology.replication_port(SECONDARY)}",
+        f"  {REPORTER} reports (上报) to {secondary.name} at {secondary.http_url}/api/reports",
+        f"  idnode replication status {directory / MIRROR}",
+        f"  idnode replication status {directory / PRIMARY}    # mirrors and the escrow",
+        f"  curl -s {mirror.http_url}/metrics",
     ])
 
 

@@ -45,6 +45,8 @@ _TOP_LEVEL = (("beijing", "Beijing 北京"), ("shanghai", "Shanghai 上海"),
               ("chongqing", "Chongqing 重庆"))
 #: the disaster-recovery mirrors (灾备节点); sources disagree on the cities, so it is a list
 _DISASTER_RECOVERY = (("nanjing", "Nanjing 南京"),)
+#: the nodes with a TLS replication listener (:mod:`idnode.demo.sync`)
+REPLICATION_LISTENERS = ("top-beijing", "dr-nanjing", "sn-88.118")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +180,17 @@ class Topology:
                                        for n in servers))
         return servers[shape.server_index(handle)]
 
+    def replication_port(self, name: str) -> int:
+        """The TLS replication listener of ``name`` (one of :data:`REPLICATION_LISTENERS`),
+        after every node's two ports."""
+        return self.base_port + 2 * len(self.nodes) + REPLICATION_LISTENERS.index(name)
+
     @property
     def ports(self) -> list[int]:
-        """Every port the demo listens on (each node's UDP/TCP port and HTTP port)."""
-        return [p for n in self.nodes for p in (n.port, n.http)]
+        """Every port the demo listens on (each node's UDP/TCP port and HTTP port, and the
+        replication listeners)."""
+        return [p for n in self.nodes for p in (n.port, n.http)] + \
+            [self.replication_port(name) for name in REPLICATION_LISTENERS]
 
 
 def build_topology(base_port: int = DEFAULT_BASE_PORT,

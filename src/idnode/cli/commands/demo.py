@@ -150,7 +150,13 @@ def run(args: argparse.Namespace) -> int:
 def _serve(directory: Path, topology: Topology, homes: Homes, stop: threading.Event,
            began: float) -> int:
     from idnode.demo.errors import Interrupted, NodeFailed
-    from idnode.demo.report import commands, nodes_table, traced_resolution, where_to_look
+    from idnode.demo.report import (
+        commands,
+        data_flows,
+        nodes_table,
+        traced_resolution,
+        where_to_look,
+    )
     from idnode.demo.runner import Processes
     from idnode.demo.samples import FEATURED
     with Processes() as procs:
@@ -187,6 +193,8 @@ def _serve(directory: Path, topology: Topology, homes: Homes, stop: threading.Ev
         if not ok:
             print("  (the resolution failed; the nodes keep running so you can look "
                   "into it)")
+        _section("Data flows 数据同步 (replication 主备, escrow 托管, reporting 上报):")
+        print(data_flows(topology, directory))
         _section("Point a browser at 浏览器访问:")
         print(where_to_look(topology))
         _section("Try 试一试:")

@@ -37,7 +37,6 @@ from idnode.node.stages.referral import Referral, ReferralSettings
 from idnode.node.writes import WriteQueue
 from idnode.protocol.constants import MAJOR_VERSION, MINOR_VERSION
 from idnode.replication.board import MirrorBoard
-from idnode.replication.client import MAX_REPLICATION_MESSAGE
 from idnode.replication.replica import Replica
 from idnode.replication.service import ReplicationService
 from idnode.replication.stage import REPLICATION_TRANSPORT, Replication
@@ -366,7 +365,8 @@ class Worker:
         certificate = config.replication.certificate
         assert certificate is not None
         context = server_context(certificate, config.server_key)
-        streams = StreamService(parts.edge, max_message=MAX_REPLICATION_MESSAGE,
+        # Requests are small (answers are big, and only the puller's decoder takes those).
+        streams = StreamService(parts.edge, max_message=config.limits.max_message_bytes,
                                 idle_timeout=max(config.limits.tcp_idle_timeout, 120.0),
                                 transport=REPLICATION_TRANSPORT)
 

@@ -159,11 +159,21 @@ class Follower:
             await self._diverge(client, common)
         self.set_state(replace(self.get_state(), epochs=trimmed(status.epochs, common)))
 
+    async def _set_aside(self, common: int) -> tuple[list[Txn], Path | None]:
+        """Move the local entries after ``common`` to a divergent file, then drop them from
+        the log (in that order: a full disk stops here, with nothing lost)."""
+        tail: list[Txn] = []
+        while page := await asyncio.to_thread(self.store.txns_after,
+                                              tail[-1].txn_id if tail else common, 10_000):
+            tail.extend(page)
+        path = self._save_divergent(tail, common) if tail else None
+        await asyncio.to_thread(self.store.truncate_txns_after, common)
+        return tail, path
+
     async def _diverge(self, client: ReplicaClient, common: int) -> None:
-        tail = await asyncio.to_thread(self.store.truncate_txns_after, common)
         self.status.state = "repairing"
         self.status.divergences += 1
-        path = self._save_divergent(tail, common)
+        tail, path = await self._set_aside(common)
         keys = sorted({t.key for t in tail if t.op not in (OP_HOME, OP_UNHOME)})
         for start in range(0, len(keys), _FETCH):
             chunk = keys[start:start + _FETCH]
@@ -184,7 +194,7 @@ class Follower:
 
     def _save_divergent(self, tail: Sequence[Txn], common: int) -> Path:
         self.divergent_dir.mkdir(parents=True, exist_ok=True)
-        path = self.divergent_dir / f"divergent-after-{common}-{int(time.time())}.jsonl"
+        path = self.divergent_dir / f"divergent-after-{common}-{time.time_ns()}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for txn in tail:
@@ -209,11 +219,11 @@ class Follower:
                 # replaces it, and the ids restart from the source's.
                 await asyncio.to_thread(self.store.truncate_txns_after, 0)
             elif common < position:  # keep what only this copy had before overwriting it
-                tail = await asyncio.to_thread(self.store.truncate_txns_after, common)
+                tail, path = await self._set_aside(common)
                 if tail:
                     self.status.divergences += 1
                     log.warning("%s: %d local transactions kept in %s before loading a dump",
-                                self.name, len(tail), self._save_divergent(tail, common))
+                                self.name, len(tail), path)
             state = replace(state, dump=(status.position, ""))
             self.set_state(state)
             self.status.dumps += 1

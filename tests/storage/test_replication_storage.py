@@ -363,12 +363,16 @@ def test_prune_keeps_the_newest_and_respects_before(store: Store,
     assert store.last_txn_id() == 11
 
 
-def test_prune_skips_entries_out_of_time_order(store: Store) -> None:
-    stamps = [100.0, 300.0, 100.0, 300.0, 100.0, 300.0]
+def test_prune_stops_at_the_first_entry_within_retention(store: Store) -> None:
+    # The log is in commit order: an entry stamped by a clock that stepped back waits for
+    # the ones before it, and a prune never reads past the first young entry.
+    stamps = [100.0, 150.0, 300.0, 100.0, 300.0, 100.0, 300.0]
     store.replicate([txn(i, "create", f"88.1/{i}", v(1), timestamp=stamp)
                      for i, stamp in enumerate(stamps, 1)])
-    assert store.prune_txns(before=200.0) == 3
-    assert [t.txn_id for t in store.txns_after(0)] == [2, 4, 6]
+    assert store.prune_txns(before=200.0) == 2
+    assert [t.txn_id for t in store.txns_after(0)] == [3, 4, 5, 6, 7]
+    assert store.prune_txns(before=350.0) == 4  # the newest one is always kept
+    assert [t.txn_id for t in store.txns_after(0)] == [7]
 
 
 def test_truncate_returns_the_tail_and_lowers_the_floor(store: Store) -> None:
@@ -620,7 +624,7 @@ def test_sqlite_replication_reads_are_range_scans(tmp_path: Path) -> None:
             (backend._BUCKET_HASHES, (17,)),
             (backend._RANGE_TO.format(through=" AND h.key <= ?"), ("88.1/a", "88.1/z")),
             (backend._RANGE_TO.format(through=""), ("88.1/a",)),
-            (backend._PRUNABLE, (5, 900, 1e9, 100)),
+            (backend._PRUNABLE, (5, 900, 100)),
             ("SELECT bucket, xor, n FROM bucket_digests WHERE bucket IN (?, ?)", (1, 2)),
             ("SELECT MIN(id) FROM txlog", ()),
             ("DELETE FROM record_hashes WHERE bucket = ? AND key = ?", (1, "88.1/a")),
@@ -646,7 +650,7 @@ def test_postgres_replication_reads_use_the_indexes() -> None:
             cases: list[tuple[str, tuple[object, ...]]] = [
                 (backend._BUCKET_HASHES, (17,)),
                 (backend._RANGE_TO.format(through=" AND h.key <= %s"), ("88.1/a", "88.1/z")),
-                (backend._PRUNABLE, (5, 900, 1e9, 100)),
+                (backend._PRUNABLE, (5, 900, 100)),
                 ("SELECT bucket, xor, n FROM bucket_digests WHERE bucket = ANY(%s)", ([1, 2],)),
             ]
             with store._pool.connection() as conn:  # type: ignore[attr-defined]

@@ -73,6 +73,7 @@ __all__ = [
     "check_schema_version",
     "decode_value",
     "decode_value_list",
+    "prunable_prefix",
     "record_from_rows",
     "records_from_rows",
     "upgrade_meta",
@@ -177,6 +178,16 @@ def decode_value_list(key: str, blob: bytes) -> tuple[HandleValue, ...]:
     except ProtocolError as exc:
         raise StorageError(reason=f"corrupt value list stored for {key!r}: {exc}") from exc
     return values
+
+
+def prunable_prefix(rows: Sequence[Sequence[Any]], before: float) -> list[int]:
+    """The ids of ``(id, ts)`` rows (in id order) up to the first with ``ts >= before``."""
+    ids = []
+    for row in rows:
+        if float(row[1]) >= before:
+            break
+        ids.append(int(row[0]))
+    return ids
 
 
 def record_from_rows(key: str, rows: Sequence[Sequence[Any]]) -> Record | None:
@@ -348,8 +359,13 @@ class Backend(ABC):
     @abstractmethod
     def _prunable_txn_ids(self, after: int, below: int, before: float,
                           limit: int) -> list[int]:
-        """Ids of the log entries with ``after < id < below`` and ``timestamp < before``,
-        ascending, at most ``limit``."""
+        """Ids of the log entries with ``after < id < below``, ascending, up to (not
+        including) the first whose timestamp is not before ``before``, at most ``limit``.
+
+        The log is in commit order, so retention stops at the first entry still within it:
+        a prune reads what it deletes and no more, however long the log (an entry written
+        under a clock that stepped back waits for the entries before it).
+        """
 
     @abstractmethod
     def _read_meta(self, name: str) -> str | None:

@@ -376,8 +376,9 @@ class MemoryStore(Store):
                 txn = self._log[at]
                 if txn.txn_id >= below or len(found) >= limit:
                     break
-                if txn.timestamp < before:
-                    found.append(txn.txn_id)
+                if txn.timestamp >= before:  # the log is in commit order: stop here
+                    break
+                found.append(txn.txn_id)
             return found
 
     def _read_meta(self, name: str) -> str | None:

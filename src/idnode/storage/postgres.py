@@ -48,6 +48,7 @@ from idnode.storage.contract import (
     check_schema_version,
     decode_value,
     decode_value_list,
+    prunable_prefix,
     record_from_rows,
     records_from_rows,
     upgrade_meta,
@@ -102,7 +103,8 @@ _TXNS = "SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > %s ORDER BY 
 _RANGE_TO = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
              " LEFT JOIN handle_values AS v ON v.key = h.key"
              " WHERE h.key > %s{through} ORDER BY h.key, v.idx")
-_PRUNABLE = ("SELECT id FROM txlog WHERE id > %s AND id < %s AND ts < %s ORDER BY id LIMIT %s")
+# In id order from the oldest, stopping at the first young entry (see sqlite.py).
+_PRUNABLE = "SELECT id, ts FROM txlog WHERE id > %s AND id < %s ORDER BY id LIMIT %s"
 _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = %s ORDER BY key"
 # Both deletes run whatever the SELECT reads: one round trip in pipeline mode. The handle
 # text is never NULL, so NULL means there was no handle.
@@ -469,7 +471,7 @@ class PostgresStore(Store):
 
     def _prunable_txn_ids(self, after: int, below: int, before: float,
                           limit: int) -> list[int]:
-        return [int(row[0]) for row in self._fetch(_PRUNABLE, (after, below, before, limit))]
+        return prunable_prefix(self._fetch(_PRUNABLE, (after, below, limit)), before)
 
     def _read_meta(self, name: str) -> str | None:
         rows = self._fetch("SELECT v FROM meta WHERE k = %s", (name,))

@@ -38,6 +38,7 @@ from idnode.storage.contract import (
     check_schema_version,
     decode_value,
     decode_value_list,
+    prunable_prefix,
     record_from_rows,
     records_from_rows,
     upgrade_meta,
@@ -90,7 +91,9 @@ _TXNS = ("SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > ? ORDER BY 
 _RANGE_TO = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
              " LEFT JOIN handle_values AS v ON v.key = h.key"
              " WHERE h.key > ?{through} ORDER BY h.key, v.idx")
-_PRUNABLE = ("SELECT id FROM txlog WHERE id > ? AND id < ? AND ts < ? ORDER BY id LIMIT ?")
+# In id order from the oldest: retention stops at the first entry still young enough, so a
+# prune reads what it deletes plus one page, however long the log.
+_PRUNABLE = "SELECT id, ts FROM txlog WHERE id > ? AND id < ? ORDER BY id LIMIT ?"
 _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = ? ORDER BY key"
 _INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?, ?, ?)",
           "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
@@ -493,8 +496,8 @@ class SQLiteStore(Store):
 
     def _prunable_txn_ids(self, after: int, below: int, before: float,
                           limit: int) -> list[int]:
-        rows = self._reader().execute(_PRUNABLE, (after, below, before, limit)).fetchall()
-        return [int(row[0]) for row in rows]
+        rows = self._reader().execute(_PRUNABLE, (after, below, limit)).fetchall()
+        return prunable_prefix(rows, before)
 
     def _read_meta(self, name: str) -> str | None:
         row = self._reader().execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()

@@ -26,6 +26,7 @@ __all__ = [
     "InvalidAdmin",
     "InvalidCredential",
     "InvalidHandle",
+    "InvalidIdentifier",
     "InvalidValue",
     "NotResponsible",
     "OperationNotSupported",
@@ -131,6 +132,13 @@ class HandleExists(RegistryError):
 class InvalidHandle(RegistryError):
     response_code = 102
     fmt = "invalid handle {handle!r}: {reason}"
+
+
+class InvalidIdentifier(InvalidHandle):
+    """Text that is not a valid identifier of a scheme (GS1, OID, Ecode …): same RC as an
+    invalid handle, since a foreign identifier stands where a handle would."""
+
+    fmt = "invalid {scheme} identifier {text!r}: {reason}"
 
 
 class ValuesNotFound(RegistryError):

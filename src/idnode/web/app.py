@@ -14,6 +14,7 @@ docs and the binary protocol tunnel):
 ``GET /metrics``                        replication figures, Prometheus text (:mod:`.metrics`)
 ``POST *`` with ``application/x-hdl-message``  a native message over HTTP
 ``GET /``, ``/resolve?handle=H``        home page and its form
+``GET /01/<gtin>…`` (GS1 keys)          GS1 Digital Link (:mod:`.digitallink`)
 ``GET /H``                              proxy resolution: redirect or record page
 =====================================  ==================================================
 
@@ -37,7 +38,7 @@ from idnode.node.edge import Edge
 from idnode.protocol.constants import ResponseCode
 from idnode.protocol.framing import TUNNEL_CONTENT_TYPE, decode_tunnel_body, encode_tunnel_body
 from idnode.reports.receiver import ReportsApi
-from idnode.web import explorer, pages, proxy
+from idnode.web import digitallink, explorer, pages, proxy
 from idnode.web.authn import Authenticator, parse_handle_params
 from idnode.web.metrics import metrics_response
 from idnode.web.openapi import openapi_document
@@ -188,6 +189,8 @@ class WebApp:
             return pages.resolve_form_redirect(request), None
         if path == "/favicon.ico":
             return Response(404, b"", None), None
+        if digitallink.is_digital_link_path(path):  # GS1 Digital Link: /01/<gtin>…
+            return await digitallink.respond(request, self.rest.lookup_public), None
         text = path[1:]
         if proxy.wants_json(request):
             return await self.rest.get(request, text), text

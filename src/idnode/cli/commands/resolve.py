@@ -9,6 +9,10 @@ Three ways to ask:
 
 ``--trace`` (with the last two) prints every hop before the values; with ``--json`` the JSON
 gains a ``"trace"`` array.
+
+HANDLE may also be a foreign identifier (GS1, OID, Ecode, VAA, DNS; ``--scheme`` forces
+one): it is mapped to a handle through the mapping records (映射记录), read the same way as
+the handle itself, and that handle is resolved (``docs/identifiers.md``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -34,16 +39,22 @@ from idnode.cli.commands import (
 from idnode.cli.output import dumps, error_json, format_values_table, resolution_json
 from idnode.client import HandleClient, ResolutionResult
 from idnode.errors import (
+    HandleNotFound,
+    InvalidHandle,
+    InvalidIdentifier,
     InvalidValue,
     ProtocolError,
     RegistryError,
     RemoteError,
     ValuesNotFound,
 )
+from idnode.identifiers.handle import Handle
 from idnode.identifiers.jsonvalue import values_from_json
 from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.site import SiteData
 from idnode.resolver import Resolver, ResolverSettings, Trace, load_bootstrap, root_sites
+from idnode.schemes import Lookup, MappingHit, Parsed, default_registry, find_mapping
+from idnode.schemes.lookups import client_lookup, resolver_lookup
 from idnode.transport.client import TransportError
 
 __all__ = ["register"]
@@ -58,7 +69,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "--json). Asks one server (--server) over UDP, falling back to TCP on "
                     "timeout or truncation; or walks the hierarchy from root servers "
                     "(--root, --bootstrap); or asks a recursive node's web face (--http).")
-    parser.add_argument("handle", metavar="HANDLE")
+    parser.add_argument("handle", metavar="HANDLE",
+                        help="a handle, or a GS1, OID, Ecode, VAA or DNS identifier to map "
+                             "through the mapping records")
+    parser.add_argument("--scheme", metavar="NAME",
+                        choices=default_registry().names,
+                        help="read HANDLE as an identifier of this scheme: "
+                             f"{', '.join(default_registry().names)}")
     parser.add_argument("--type", action="append", default=[], dest="types", metavar="TYPE",
                         help="only values of this type (repeatable; 'X.' matches X.*)")
     parser.add_argument("--index", action="append", default=[], dest="indexes", type=int,
@@ -87,27 +104,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 # -- one server ---------------------------------------------------------------------------
 
-async def _resolve(args: argparse.Namespace) -> ResolutionResult:
+async def _resolve(args: argparse.Namespace, parsed: Parsed | None
+                   ) -> tuple[ResolutionResult, MappingHit | None]:
     auth = authenticator_from_args(args)
     if args.all_values and auth is None:
         raise UsageError(reason="--all needs --auth with --key, --secret-file or --secret")
     async with HandleClient(parse_server(args.server), transport="tcp" if args.tcp else "udp",
                             auth=auth, timeout=args.timeout) as client:
-        return await client.resolve(args.handle, types=args.types, indexes=args.indexes,
-                                    authoritative=args.authoritative,
-                                    public_only=not args.all_values)
+        hit = await _map(args, parsed, client_lookup(client))
+        result = await client.resolve(args.handle, types=args.types, indexes=args.indexes,
+                                      authoritative=args.authoritative,
+                                      public_only=not args.all_values)
+        return result, hit
 
 
-def _one_server(args: argparse.Namespace) -> int:
+def _one_server(args: argparse.Namespace, parsed: Parsed | None) -> int:
     try:
-        result = asyncio.run(_resolve(args))
-    except RemoteError as exc:
+        result, hit = asyncio.run(_resolve(args, parsed))
+    except (RemoteError, HandleNotFound) as exc:
         if args.json:  # the REST API's error shape on stdout, the message on stderr
-            print(dumps(error_json(exc, handle=args.handle)))
+            print(dumps(_error_object(exc, args.handle)))
         raise
     if args.json:
-        print(dumps(resolution_json(result.handle, result.values)))
+        print(dumps(_with_identifier(resolution_json(result.handle, result.values), parsed,
+                                     hit)))
     else:
+        _announce(parsed, hit)
         print(format_values_table(result.values))
     return EXIT_OK
 
@@ -134,30 +156,35 @@ async def _roots(args: argparse.Namespace, settings: ResolverSettings) -> list[S
     return sites
 
 
-async def _iterate(args: argparse.Namespace, trace: Trace | None) -> tuple[HandleValue, ...]:
+async def _iterate(args: argparse.Namespace, trace: Trace | None, parsed: Parsed | None
+                   ) -> tuple[tuple[HandleValue, ...], MappingHit | None]:
     settings = ResolverSettings(tcp_timeout=args.timeout)
     resolver = Resolver(await _roots(args, settings), settings)
     try:
+        hit = await _map(args, parsed, resolver_lookup(resolver, trace=trace))
         resolved = await resolver.resolve(args.handle, authoritative=args.authoritative,
                                           trace=trace)
     finally:
         await resolver.close()
-    return resolved.values
+    return resolved.values, hit
 
 
-def _fetch_json(args: argparse.Namespace) -> dict[str, Any]:
+def _fetch_json(args: argparse.Namespace, handle: str | None = None) -> dict[str, Any]:
+    """``GET /api/handles/…`` of ``handle`` (default: HANDLE with the command's filters)."""
     base = args.http.rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(reason=f"--http {args.http!r}: expected http://HOST:PORT or "
                                 "https://HOST:PORT")
-    query: list[tuple[str, str]] = [("type", t) for t in args.types]
-    query += [("index", str(i)) for i in args.indexes]
-    if args.trace:
-        query.append(("trace", "true"))
-    if args.authoritative:
-        query.append(("auth", "true"))
-    url = f"{base}/api/handles/{quote(args.handle, safe='/')}"
+    query: list[tuple[str, str]] = []
+    if handle is None:
+        query += [("type", t) for t in args.types]
+        query += [("index", str(i)) for i in args.indexes]
+        if args.trace:
+            query.append(("trace", "true"))
+        if args.authoritative:
+            query.append(("auth", "true"))
+    url = f"{base}/api/handles/{quote(handle or args.handle, safe='/')}"
     if query:
         url += "?" + urlencode(query)
     request = Request(url, headers={"Accept": "application/json"})  # noqa: S310 (scheme checked)
@@ -179,7 +206,14 @@ def _fetch_json(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def _over_http(args: argparse.Namespace, trace: Trace | None) -> tuple[HandleValue, ...]:
+def _over_http(args: argparse.Namespace, trace: Trace | None, parsed: Parsed | None
+               ) -> tuple[tuple[HandleValue, ...], MappingHit | None]:
+    hit = asyncio.run(_map(args, parsed, _http_lookup(args))) if parsed is not None else None
+    return _values_over_http(args, trace), hit
+
+
+def _values_over_http(args: argparse.Namespace, trace: Trace | None
+                      ) -> tuple[HandleValue, ...]:
     data = _fetch_json(args)
     if trace is not None and isinstance(data.get("trace"), list):
         try:
@@ -203,7 +237,7 @@ def _error_object(exc: RegistryError, handle: str) -> dict[str, Any]:
     return {"responseCode": exc.response_code, "handle": handle, "message": str(exc)}
 
 
-def _walk(args: argparse.Namespace) -> int:
+def _walk(args: argparse.Namespace, parsed: Parsed | None) -> int:
     if args.all_values or args.auth:
         raise UsageError(reason="--root, --bootstrap and --http resolve public values only; "
                                 "drop --all / --auth")
@@ -213,9 +247,10 @@ def _walk(args: argparse.Namespace) -> int:
     trace = Trace() if args.trace else None
     try:
         if args.http:
-            values = _over_http(args, trace)
+            values, hit = _over_http(args, trace, parsed)
         else:
-            values = _filtered(args, asyncio.run(_iterate(args, trace)))
+            found, hit = asyncio.run(_iterate(args, trace, parsed))
+            values = _filtered(args, found)
     except RegistryError as exc:
         if args.json:
             out = _error_object(exc, args.handle)
@@ -226,11 +261,12 @@ def _walk(args: argparse.Namespace) -> int:
             print(trace.format())
         raise
     if args.json:
-        out = resolution_json(args.handle, values)
+        out = _with_identifier(resolution_json(args.handle, values), parsed, hit)
         if trace is not None:
             out["trace"] = trace.to_json()
         print(dumps(out))
         return EXIT_OK
+    _announce(parsed, hit)
     if trace is not None:
         print(trace.format())
         print()
@@ -239,8 +275,70 @@ def _walk(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    parsed = _identify(args)
     if args.root or args.bootstrap or args.http:
-        return _walk(args)
+        return _walk(args, parsed)
     if args.trace:
         raise UsageError(reason="--trace needs --root, --bootstrap or --http")
-    return _one_server(args)
+    return _one_server(args, parsed)
+
+
+# -- foreign identifiers (idnode.schemes): parsed, then mapped by the mapping records ------
+
+def _identify(args: argparse.Namespace) -> Parsed | None:
+    """HANDLE as a foreign identifier, or ``None`` for a handle (resolved as it is)."""
+    try:
+        parsed = default_registry().parse(args.handle, scheme=args.scheme)
+    except InvalidIdentifier as exc:
+        if args.scheme is None:
+            try:  # what resolve always accepted still goes to the server as a handle
+                Handle.parse(args.handle)
+            except InvalidHandle:
+                raise UsageError(reason=str(exc)) from None
+            return None
+        raise UsageError(reason=str(exc)) from None
+    return None if parsed.scheme == "handle" else parsed
+
+
+async def _map(args: argparse.Namespace, parsed: Parsed | None,
+               lookup: Lookup) -> MappingHit | None:
+    """Map ``parsed``; HANDLE becomes the mapped handle (for the rest and for messages)."""
+    if parsed is None:
+        return None
+    hit = await find_mapping(parsed, lookup)
+    args.handle = hit.handle
+    return hit
+
+
+def _http_lookup(args: argparse.Namespace) -> Lookup:
+    async def lookup(handle: str) -> Sequence[HandleValue] | None:
+        data = await asyncio.to_thread(_fetch_json, args, handle)
+        code = data["responseCode"]
+        if code in (100, 200):
+            return None
+        if code != 1:
+            raise RemoteError(f"{handle}: response code {code}: {data.get('message', '')}",
+                              response_code=code)
+        try:
+            return values_from_json(data.get("values", []), validate=False)
+        except InvalidValue as exc:
+            raise ProtocolError(reason=f"the node's values of {handle}: {exc}") from None
+    return lookup
+
+
+def _announce(parsed: Parsed | None, hit: MappingHit | None) -> None:
+    if parsed is None or hit is None:
+        return
+    print(f"identifier  {parsed.kind} {parsed.canonical}")
+    print(f"mapping     {hit.record} (映射记录, value {hit.index})")
+    print(f"handle      {hit.handle}")
+    print()
+
+
+def _with_identifier(out: dict[str, Any], parsed: Parsed | None,
+                     hit: MappingHit | None) -> dict[str, Any]:
+    if parsed is not None and hit is not None:
+        out["identifier"] = {"text": parsed.text, "scheme": parsed.scheme,
+                             "kind": parsed.kind, "canonical": parsed.canonical,
+                             "mappingRecord": hit.record, "handle": hit.handle}
+    return out

@@ -18,6 +18,7 @@ from idnode.cli.commands import (
     UsageError,
     admin,
     batch,
+    carrier,
     delegate,
     demo,
     init,
@@ -36,7 +37,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "exit_code_for", "main"]
 
 #: Every subcommand module, in the order ``idnode --help`` lists them.
 COMMAND_MODULES = (init, serve, resolve, admin, delegate, batch, keygen, demo, replication,
-                   verify, reports)
+                   verify, reports, carrier)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,3 +7,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# dig (Debian's dnsutils) for the DNS face's tests: installed only as root, only if missing.
+if ! command -v dig >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: installing dig (dnsutils) from Debian packages" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dnsutils \
+        >/dev/null; } || echo "setup.sh: could not install dnsutils (dig)" >&2
+  fi
+fi

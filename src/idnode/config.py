@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from idnode.config_dns import DNS_EXAMPLE, DnsConfig, parse_dns
 from idnode.config_replication import (
     EscrowConfig,
     ReplicationConfig,
@@ -134,6 +135,8 @@ class NodeConfig:
     escrow: tuple[EscrowConfig, ...] = ()
     #: ``[reports]``: upward reporting (数据上报配置); None = the node reports nothing
     reports: ReportsConfig | None = None
+    #: ``[dns]``: the DNS face (ORS NAPTR for OIDs, identifiers as DNS names); off by default
+    dns: DnsConfig = field(default_factory=DnsConfig)
 
     @property
     def is_recursive(self) -> bool:
@@ -239,7 +242,7 @@ _SECTIONS: dict[str, dict[str, _Checker]] = {
 }
 
 
-_OWN_PARSERS = ("site", "recursive", "replication", "escrow", "reports")
+_OWN_PARSERS = ("site", "recursive", "replication", "escrow", "reports", "dns")
 
 
 def _validated(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -330,6 +333,7 @@ def load_config(home: Path) -> NodeConfig:
         cache_max_handles=conf.get("cache", {}).get("max_handles", 100_000),
         limits=Limits(**conf.get("limits", {})),
         reports=parse_reports(home, conf["reports"]) if "reports" in conf else None,
+        dns=parse_dns(conf["dns"]) if "dns" in conf else DnsConfig(),
     )
 
 
@@ -369,6 +373,7 @@ def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
     recursive = _render_recursive(roots) if role == "recursive" else _SITE_EXAMPLE
     if role != "recursive":
         recursive += REPORTS_EXAMPLE
+    recursive += DNS_EXAMPLE
     return f"""\
 # idnode node configuration. Every key is documented; 'idnode serve' refuses unknown keys.
 # Relative paths are relative to this directory (the node home).

@@ -58,6 +58,10 @@ async def _serve(config: NodeConfig, slot: int, listeners: Listeners,
         if worker.replication_listener is not None:
             print(f"listening replication tls {_fmt(worker.replication_listener.address)}",
                   flush=True)
+        if worker.dns_udp is not None:
+            print(f"listening dns udp {_fmt(worker.dns_udp.address)}", flush=True)
+        if worker.dns_tcp is not None:
+            print(f"listening dns tcp {_fmt(worker.dns_tcp.address)}", flush=True)
         kind = worker.store.kind if worker.store else "?"
         print(f"ready: prefixes {', '.join(config.prefixes)}; storage {kind}; "
               f"{config.workers} worker(s)", flush=True)
@@ -87,8 +91,11 @@ def _fixed_ports(config: NodeConfig) -> NodeConfig:
     udp = config.udp
     if udp is not None and udp.port == 0:
         udp = Address(udp.host, free_port(udp.host, udp=True))
+    dns = config.dns
+    if dns.listen is not None and dns.listen[1] == 0:  # one port for UDP and TCP
+        dns = replace(dns, listen=(dns.listen[0], free_port(dns.listen[0], udp=True)))
     return replace(config, udp=udp, tcp=fixed(config.tcp), http=fixed(config.http),
-                   https=fixed(config.https))
+                   https=fixed(config.https), dns=dns)
 
 
 def _prepare(config: NodeConfig) -> None:

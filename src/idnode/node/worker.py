@@ -138,10 +138,13 @@ class Listeners:
     https: socket.socket | None = None
     #: the TLS replication listener (``replication.listen``)
     replication: socket.socket | None = None
+    #: the DNS face (``dns.listen``), UDP and TCP
+    dns_udp: socket.socket | None = None
+    dns_tcp: socket.socket | None = None
 
     def sockets(self) -> list[socket.socket]:
-        return [s for s in (self.udp, self.tcp, self.http, self.https, self.replication)
-                if s is not None]
+        return [s for s in (self.udp, self.tcp, self.http, self.https, self.replication,
+                            self.dns_udp, self.dns_tcp) if s is not None]
 
 
 @dataclass(slots=True)
@@ -166,11 +169,18 @@ def bind_listeners(config: NodeConfig, *, reuse_port: bool) -> Listeners:
         return None if addr is None else bind_tcp(addr.host, addr.port, reuse_port=reuse_port)
     udp = config.udp
     listen = config.replication.listen
-    return Listeners(None if udp is None else bind_udp(udp.host, udp.port,
-                                                       reuse_port=reuse_port),
-                     tcp(config.tcp), tcp(config.http), tcp(config.https),
-                     None if listen is None else bind_tcp(listen[0], listen[1],
-                                                          reuse_port=reuse_port))
+    listeners = Listeners(None if udp is None else bind_udp(udp.host, udp.port,
+                                                            reuse_port=reuse_port),
+                          tcp(config.tcp), tcp(config.http), tcp(config.https),
+                          None if listen is None else bind_tcp(listen[0], listen[1],
+                                                               reuse_port=reuse_port))
+    dns = config.dns.listen
+    if dns is not None:
+        listeners.dns_udp = bind_udp(dns[0], dns[1], reuse_port=reuse_port)
+        # Port 0: TCP takes the port UDP got, so both serve one address.
+        listeners.dns_tcp = bind_tcp(dns[0], dns[1] or int(listeners.dns_udp.getsockname()[1]),
+                                     reuse_port=reuse_port)
+    return listeners
 
 
 def stages_for(config: NodeConfig, records: Records, writes: WriteQueue,
@@ -294,6 +304,8 @@ class Worker:
         self.resolver: Resolver | None = None
         self.replication_listener: TcpServer | None = None
         self.replication: ReplicationService | None = None
+        self.dns_udp: UdpServer | None = None
+        self.dns_tcp: TcpServer | None = None
         self.app: WebApp | None = None
         self.reporter: Reporter | None = None
         self._reporting: asyncio.Future[None] | None = None
@@ -349,6 +361,8 @@ class Worker:
             await self._start_web(parts, server_key)
         if self.listeners.replication is not None:
             await self._start_replication_listener(parts)
+        if self.listeners.dns_udp is not None or self.listeners.dns_tcp is not None:
+            await self._start_dns(parts)
         if parts.replica is not None and self.slot == 0:
             self.replication = ReplicationService(config, parts.replica, parts.records,
                                                   server_key)
@@ -379,6 +393,19 @@ class Worker:
                                               max_connections=256, ssl=context)
         await self.replication_listener.start()
 
+    async def _start_dns(self, parts: Assembly) -> None:
+        from idnode.dnsface import DnsDatagrams, build_face, stream_factory
+        dns = self.config.dns
+        face = build_face(dns, parts.records, parts.resolver)
+        if self.listeners.dns_udp is not None:
+            self.dns_udp = UdpServer(self.listeners.dns_udp, DnsDatagrams(face).datagram)
+            await self.dns_udp.start()
+        if self.listeners.dns_tcp is not None:
+            self.dns_tcp = TcpServer(self.listeners.dns_tcp,
+                                     stream_factory(face, dns.tcp_idle_timeout),
+                                     max_connections=dns.max_tcp_connections)
+            await self.dns_tcp.start()
+
     async def _start_web(self, parts: Assembly, server_key: PrivateKey) -> None:
         from idnode.web.factory import build_web_app
         config, web = self.config, self.config.web
@@ -405,6 +432,10 @@ class Worker:
             await self.udp.close()
         if self.tcp is not None:
             await self.tcp.close()
+        if self.dns_udp is not None:
+            await self.dns_udp.close()
+        if self.dns_tcp is not None:
+            await self.dns_tcp.close(grace=2.0)
         if self.replication is not None:
             await self.replication.close()
         if self.replication_listener is not None:

@@ -21,6 +21,12 @@ ALLOWED: dict[str, set[str]] = {
     "http": set(),
     # The client resolver: never the node or the web face.
     "resolver": {"identifiers", "protocol", "transport", "client"},
+    # Identifier schemes: parsing needs the data model; mapping reads records from a client,
+    # a resolver or a store, never from the node itself.
+    "schemes": {"identifiers", "client", "resolver", "storage"},
+    # Carriers draw and read codes; they know identifiers and schemes, nothing of the node.
+    "carriers": {"identifiers", "schemes"},
+    "dnsface": {"identifiers", "node", "resolver", "schemes", "config_dns"},
 }
 #: third-party packages a layer may use
 THIRD_PARTY: dict[str, set[str]] = {
@@ -31,6 +37,9 @@ THIRD_PARTY: dict[str, set[str]] = {
     "auth": {"cryptography"},
     "http": {"httptools", "OpenSSL"},
     "resolver": set(),
+    "schemes": {"biip", "stdnum"},
+    "carriers": {"PIL", "ndef", "ppf", "segno", "zxingcpp"},
+    "dnsface": {"dns"},
 }
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from idnode.client import SyncHandleClient
-from idnode.demo.samples import ALIAS, FEATURED, SAMPLES
+from idnode.demo.samples import ALIAS, FEATURED, GS1_ELEMENT_STRING, SAMPLES
 from idnode.demo.topology import Topology, build_topology
 from idnode.errors import RegistryError
 
@@ -193,6 +193,14 @@ def test_demo_resolves_through_every_level_and_stops_cleanly(demo: Demo) -> None
                     with pytest.raises(RegistryError) as err:
                         client.resolve(handle)
                     assert err.value.response_code == 301
+
+    # a GS1 barcode resolves through the recursive node, mapped by the top-level nodes'
+    # mapping record (映射记录)
+    out = subprocess.run([sys.executable, "-m", "idnode", "resolve", GS1_ELEMENT_STRING,
+                          "--server", f"127.0.0.1:{topology.recursive.port}", "--json"],
+                         check=False, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "88.118.8/09521234543213.12345" in out.stdout
 
     # the data flows: the DR node follows Beijing, Beijing escrows 88.118, 88.118.9 reports
     home = demo.directory

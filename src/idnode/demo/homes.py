@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from idnode.auth.keys import PrivateKey, generate_private_key
 from idnode.demo import sync
 from idnode.demo.errors import DemoError
-from idnode.demo.samples import PREFIX_TTL, SAMPLES
+from idnode.demo.samples import PREFIX_TTL, SAMPLES, gs1_mapping
 from idnode.demo.topology import HOST, Node, Site, Topology
 from idnode.errors import RegistryError
 from idnode.identifiers.handle import Handle, prefix_handle
@@ -236,6 +236,9 @@ def _records(topology: Topology, node: Node, sites: dict[str, SiteData]) -> list
     if node.role in ("root", "top-level"):
         ops.append(_prefix_record("88", top, delegate=True, admins=("88", "0.NA")))
     if node.role == "top-level":
+        handle, values = gs1_mapping()  # heterogeneous identifiers (异构标识) map from here
+        ops.append(CreateHandle(Handle.parse(handle),
+                                tuple(v.with_timestamp() for v in values), overwrite=True))
         for sn in topology.by_role("secondary"):
             ops.append(_prefix_record(sn.prefixes[0], [sites[sn.site]], delegate=True,
                                       admins=(sn.prefixes[0], "88")))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from idnode.demo.runner import Child
-from idnode.demo.samples import ALIAS, FEATURED
+from idnode.demo.samples import ALIAS, FEATURED, GS1_ELEMENT_STRING
 from idnode.demo.topology import Node, Topology
 
 __all__ = ["commands", "data_flows", "nodes_table", "traced_resolution", "where_to_look"]
@@ -129,6 +129,8 @@ def where_to_look(topology: Topology) -> str:
         f"  enterprise node 企业节点 itself  {holder.http_url}/{FEATURED}?noredirect"
         f"   ({holder.name} holds it)",
         f"  API browser                     {holder.http_url}/api/",
+        f"  GS1 Digital Link (数字链接)      {rec}/01/09521234543213/21/12345"
+        "   (?linkType=all: the linkset)",
     ])
 
 
@@ -162,6 +164,10 @@ def commands(topology: Topology, directory: Path) -> str:
         f"  idnode resolve {FEATURED} --trace --http {topology.recursive.http_url}",
         f"  idnode resolve 0.NA/{prefix} --server {topology.node('sn-88.118').address}"
         "    # the secondary's delegation record",
+        f"  idnode resolve '{GS1_ELEMENT_STRING}' --server {rec}"
+        "    # a GS1 barcode, mapped by 88/MAP.GS1.*",
+        f"  idnode carrier {FEATURED} --qr --proxy {topology.recursive.http_url} --out wrench.png"
+        "   # then: idnode scan wrench.png --server " + rec,
         f"  curl -s '{topology.recursive.http_url}/api/handles/{quoted}?trace=true'",
         f"  idnode add {FEATURED} 2100:note=hello --server {holder.address} "
         f"--auth 300:{prefix}/ADMIN --key {key}",

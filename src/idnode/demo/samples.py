@@ -21,13 +21,18 @@ from dataclasses import dataclass
 from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
 
-__all__ = ["ALIAS", "DATA_TTL", "FEATURED", "PREFIX_TTL", "SAMPLES", "Sample"]
+__all__ = ["ALIAS", "DATA_TTL", "FEATURED", "GS1_COMPANY", "GS1_ELEMENT_STRING", "PREFIX_TTL",
+           "SAMPLES", "Sample", "gs1_mapping"]
 
 DATA_TTL = 3600
 PREFIX_TTL = 86400
 #: the identifier the demo resolves with a trace, and the old identifier aliasing it
 FEATURED = "88.118.8/JXDY2106023"
 ALIAS = "88.118.8/2021-JXDY-023"
+
+#: a GS1-coded product: its GTIN, serial, and the company prefix mapped to 88.118.8
+GS1_GTIN, GS1_SERIAL, GS1_COMPANY = "09521234543213", "12345", "9521234"
+GS1_ELEMENT_STRING = f"(01){GS1_GTIN}(21){GS1_SERIAL}"
 
 _Fields = tuple[tuple[str, str | list[str]], ...]
 
@@ -106,6 +111,12 @@ POWER_TOOLS = (
     _wrench("JXDY2106101", "2021-06-15", "BATCH-20210602"),
     _tool_batch("BATCH-20210601", "2021-06-08", ["JXDY2106023", "JXDY2106024", "JXDY2106025"]),
     _tool_batch("BATCH-20210602", "2021-06-15", ["JXDY2106101"]),
+    # A unit carrying a GS1 barcode: (01)09521234543213(21)12345 maps here through the
+    # mapping record the top-level nodes publish (88/MAP.GS1.9521234, see GS1_MAPPING).
+    _record(f"88.118.8/{GS1_GTIN}.{GS1_SERIAL}", "angle grinder with a GS1 barcode 角磨机",
+            f"{_TOOLS_WEB}/p/{GS1_GTIN}/{GS1_SERIAL}",
+            (("productName", "角磨机 angle grinder"), ("gtin", GS1_GTIN),
+             ("serialNo", GS1_SERIAL), ("manufacturer", _TOOLS))),
     _record("88.118.8/PART-BLM-2040", "brushless motor part 无刷电机零部件",
             f"{_TOOLS_WEB}/parts/BLM-2040",
             (("productName", "无刷电机 brushless motor"), ("model", "BLM-2040"),
@@ -218,3 +229,14 @@ SAMPLES: dict[str, tuple[Sample, ...]] = {
     "88.168.6001": DISTRIBUTOR,
     "88.200.17": INSTRUMENTS,
 }
+
+
+def gs1_mapping() -> tuple[str, tuple[HandleValue, ...]]:
+    """The mapping record (映射记录) the top-level nodes publish for the GS1 company prefix
+    of 88.118.8: serialised items to ``<gtin>.<serial>``, plain GTINs to ``<gtin>``."""
+    from idnode.schemes.mapping import mapping_handle, mapping_values
+    values = (*mapping_values("gs1", GS1_COMPANY, "88.118.8", "{gtin}.{ai21}", index=1,
+                              ttl=PREFIX_TTL),
+              *mapping_values("gs1", GS1_COMPANY, "88.118.8", "{gtin}", index=2,
+                              ttl=PREFIX_TTL))
+    return mapping_handle("gs1", GS1_COMPANY), tuple(values)

@@ -14,6 +14,7 @@ two stores agree on a transaction id only if they agree on its epoch (like Raft'
 from __future__ import annotations
 
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -142,7 +143,7 @@ def _get_epochs(parser: Parser) -> tuple[Epoch, ...]:
                  for _ in range(_count(parser, 12)))
 
 
-class _Body:
+class _Body(ABC):
     """``from_wire``/``to_wire`` over the per-class ``_read``/``_write`` pair."""
 
     __slots__ = ()
@@ -160,8 +161,9 @@ class _Body:
         return body
 
     @classmethod
+    @abstractmethod
     def _read(cls, parser: Parser, max_values: int) -> Self:
-        raise NotImplementedError
+        """Read the body after the format word (each class reads its own layout)."""
 
     def to_wire(self) -> bytes:
         writer = Writer()
@@ -169,8 +171,9 @@ class _Body:
         self._write(writer)
         return writer.getvalue()
 
+    @abstractmethod
     def _write(self, writer: Writer) -> None:
-        raise NotImplementedError
+        """Write the body after the format word (the mirror of :meth:`_read`)."""
 
 
 def _check_format(parser: Parser) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from idnode.config_dns import DNS_EXAMPLE, DnsConfig, parse_dns
 from idnode.config_replication import (
+    REPLICATION_EXAMPLE,
     EscrowConfig,
     ReplicationConfig,
     parse_escrow,
@@ -372,7 +373,7 @@ def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
     lim = Limits()
     recursive = _render_recursive(roots) if role == "recursive" else _SITE_EXAMPLE
     if role != "recursive":
-        recursive += REPORTS_EXAMPLE
+        recursive += REPLICATION_EXAMPLE + REPORTS_EXAMPLE
     recursive += DNS_EXAMPLE
     return f"""\
 # idnode node configuration. Every key is documented; 'idnode serve' refuses unknown keys.

@@ -19,7 +19,8 @@ from typing import Any
 from idnode.config_roles import _float, _int, _keys, _path, _str
 from idnode.errors import ConfigError
 
-__all__ = ["EscrowConfig", "Peer", "ReplicationConfig", "parse_escrow", "parse_replication"]
+__all__ = ["REPLICATION_EXAMPLE", "EscrowConfig", "Peer", "ReplicationConfig", "parse_escrow",
+           "parse_replication"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +195,23 @@ def parse_escrow(home: Path, tables: Any) -> tuple[EscrowConfig, ...]:
     if len(set(names)) != len(names):
         raise ConfigError(key="escrow", reason=f"escrow names repeat: {names}")
     return tuple(out)
+
+
+REPLICATION_EXAMPLE = """
+# [replication] makes this node a member of a primary/mirror group (主备); [[escrow]] keeps
+# a copy of another node's data here (托管). See docs/operations.md.
+# [replication]
+# listen = "127.0.0.1:2643"               # TLS listener for OC 1000–1002 (replication.crt)
+# role = "primary"                        # or "mirror" (with primary = "HOST:PORT")
+# identity = "300:88.118/repl-a"          # this member; its server key is the HS_PUBKEY
+# admins = ["300:88.118/repl-b"]          # who may pull from this member
+# durability = "primary"                  # or "mirrors:1": acknowledge once a mirror has it
+# retention_days = 7                      # transaction log kept this long
+# [[replication.peers]]
+# address = "10.0.0.2:2643"
+# certificate = "peers/b.crt"             # the peer's replication.crt, pinned
+# [[escrow]]
+# name = "88.118"
+# source = "10.1.0.5:2643"
+# certificate = "escrow/88.118.crt"
+"""

@@ -27,6 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     # Carriers draw and read codes; they know identifiers and schemes, nothing of the node.
     "carriers": {"identifiers", "schemes"},
     "dnsface": {"identifiers", "node", "resolver", "schemes", "config_dns"},
+    # Metadata templates (元数据模板): the data model only.
+    "templates": {"identifiers"},
 }
 #: third-party packages a layer may use
 THIRD_PARTY: dict[str, set[str]] = {
@@ -40,6 +42,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "schemes": {"biip", "stdnum"},
     "carriers": {"PIL", "ndef", "ppf", "segno", "zxingcpp"},
     "dnsface": {"dns"},
+    "templates": set(),
 }
 
 

@@ -39,6 +39,8 @@ __all__ = [
     "ResolutionLoop",
     "ServerBusy",
     "StorageError",
+    "TemplateError",
+    "TemplateViolation",
     "TooManyValues",
     "UpstreamUnavailable",
     "ValueExists",
@@ -154,6 +156,22 @@ class ValueExists(RegistryError):
 class InvalidValue(RegistryError):
     response_code = 202
     fmt = "invalid value: {reason}"
+
+
+class TemplateError(InvalidValue):
+    """A metadata template (元数据模板) is malformed, or a state change is not allowed."""
+
+    fmt = "template: {reason}"
+
+
+class TemplateViolation(InvalidValue):
+    """Registration data does not follow its template; ``problems`` lists every finding."""
+
+    fmt = "data does not follow template {template}: {reason}"
+
+    def __init__(self, template: str, problems: list[str]) -> None:
+        super().__init__(template=template, reason="; ".join(problems))
+        self.problems = problems
 
 
 class TooManyValues(InvalidValue):

@@ -1,0 +1,167 @@
+"""Registration data checked against a published template (``idis.md`` §6.3, §8.4).
+
+Data comes as the secondary-node API sends it: a list of ``{index, type, data}`` (``data``
+plain or SNMS-wrapped ``{"format": "string", "value": …}``) or an object of English type
+name → value. Every problem is collected and reported at once in a
+:class:`~idnode.errors.TemplateViolation`.
+
+Decisions where §8.4 is unconfirmed: items in state 1 or 2 are refused; a ``null`` or ``""``
+value counts as absent (so it fails a required item and is not stored otherwise); each item
+may appear once per record; ``unique`` across records and the existence of referenced
+identifiers are checked only by :func:`avalidate`, through callables the caller supplies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from idnode.errors import TemplateViolation
+from idnode.identifiers.value import HandleValue
+from idnode.templates.limits import MAX_ITEMS, RESERVED_INDEXES
+from idnode.templates.model import ItemState, Template, TemplateItem, TemplateState
+from idnode.templates.rules import Checked, Refused, check, show
+
+__all__ = ["Exists", "Taken", "avalidate", "validate"]
+
+#: ``exists(handle)``: does the referenced identifier exist?
+Exists = Callable[[str], Awaitable[bool]]
+#: ``taken(item, text)``: does another record already hold this value of a unique item?
+Taken = Callable[[TemplateItem, str], Awaitable[bool]]
+
+_STATE_WORDS = {ItemState.DISABLED: "disabled (停用)",
+                ItemState.NOT_EFFECTIVE: "not effective (未生效)"}
+
+
+@dataclass(slots=True)
+class _Outcome:
+    values: list[HandleValue]
+    checked: dict[int, tuple[TemplateItem, Checked]]
+    problems: list[str]
+
+
+def _pairs(template: Template, data: object, problems: list[str]
+           ) -> list[tuple[TemplateItem, object]]:
+    """Match each given value to its item; unmatched ones become problems."""
+    by_index = {item.index: item for item in template.items}
+    by_type = {item.type.lower(): item for item in template.items}
+    if isinstance(data, Mapping):
+        entries: list[tuple[str, object, object]] = [
+            (f"{key!s}", None, key) for key in data]
+        raw: list[object] = list(data.values())
+    elif isinstance(data, list):
+        entries, raw = [], []
+        for n, entry in enumerate(data):
+            if not isinstance(entry, dict) or "data" not in entry:
+                problems.append(f"value[{n}]: not an object with index, type and data")
+                continue
+            entries.append((f"value[{n}]", entry.get("index"), entry.get("type")))
+            raw.append(entry["data"])
+    else:
+        problems.append("data must be a list of {index, type, data} or an object of "
+                        "type name → value")
+        return []
+    if len(entries) > MAX_ITEMS:
+        problems.append(f"{len(entries)} values, more than the limit {MAX_ITEMS}")
+        return []
+    pairs: list[tuple[TemplateItem, object]] = []
+    for (where, index, type_), value in zip(entries, raw, strict=True):
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+            problems.append(f"{where}: index {show(index)} is not a whole number")
+            continue
+        if type_ is not None and not isinstance(type_, str):
+            problems.append(f"{where}: type {show(type_)} is not text")
+            continue
+        if index in RESERVED_INDEXES:
+            problems.append(f"{where}: index {index} is reserved for the node")
+            continue
+        item = by_index.get(index) if index is not None else \
+            by_type.get(type_.lower()) if type_ is not None else None
+        if item is None:
+            problems.append(f"{where}: no item of the template has "
+                            f"{'index ' + str(index) if index is not None else 'type'}"
+                            f"{'' if index is not None else ' ' + show(type_)}")
+            continue
+        if type_ is not None and type_.lower() != item.type.lower():
+            problems.append(f"{where}: index {index} is {item.label()}, not type "
+                            f"{show(type_)}")
+            continue
+        pairs.append((item, value))
+    return pairs
+
+
+def _unwrap(value: object) -> object:
+    """SNMS wraps data as ``{"format": "string", "value": …}`` (only "string", §6.3)."""
+    if isinstance(value, dict) and "format" in value:
+        if value.get("format") != "string" or set(value) - {"format", "value"}:
+            raise Refused(f"{show(value)} is not data of format \"string\"")
+        return value.get("value")
+    return value
+
+
+def _check_all(template: Template, data: object) -> _Outcome:
+    problems: list[str] = []
+    if template.state is not TemplateState.PUBLISHED:
+        problems.append(f"the template is {template.state.value} ({template.state.chinese}),"
+                        " not published (已发布)")
+        return _Outcome([], {}, problems)
+    checked: dict[int, tuple[TemplateItem, Checked]] = {}
+    seen: set[int] = set()
+    for item, given in _pairs(template, data, problems):
+        if item.index in seen:
+            problems.append(f"{item.label()}: given more than once")
+            continue
+        seen.add(item.index)
+        if item.state is not ItemState.ENABLED:
+            problems.append(f"{item.label()}: the item is {_STATE_WORDS[item.state]}")
+            continue
+        try:
+            value = _unwrap(given)
+            if value is None or value == "":
+                continue
+            checked[item.index] = (item, check(item, value))
+        except Refused as exc:
+            problems.append(f"{item.label()}: {exc}")
+    for item in template.items:
+        reported = any(p.startswith(item.label()) for p in problems)
+        if item.required and item.enabled and item.index not in checked and not reported:
+            problems.append(f"{item.label()}: required (必填) but missing")
+    values = [HandleValue(index, item.type, result.text.encode("utf-8"))
+              for index, (item, result) in sorted(checked.items())]
+    return _Outcome(values, checked, problems)
+
+
+def validate(template: Template, data: object) -> list[HandleValue]:
+    """Check registration ``data`` against ``template``; return the values to store.
+
+    :raises TemplateViolation: listing every problem found.
+    """
+    outcome = _check_all(template, data)
+    if outcome.problems:
+        raise TemplateViolation(template.label(), outcome.problems)
+    return outcome.values
+
+
+async def avalidate(template: Template, data: object, *, exists: Exists | None = None,
+                    taken: Taken | None = None) -> list[HandleValue]:
+    """:func:`validate`, then the checks that need the registry.
+
+    :param exists: asked once per distinct referenced identifier (data type 5).
+    :param taken: asked for each value of a ``unique`` (唯一) item.
+    """
+    outcome = _check_all(template, data)
+    problems = outcome.problems
+    answers: dict[str, bool] = {}
+    for item, result in outcome.checked.values():
+        if exists is not None:
+            for handle in result.references:
+                if handle not in answers:
+                    answers[handle] = await exists(handle)
+                if not answers[handle]:
+                    problems.append(f"{item.label()}: {show(handle)} does not exist")
+        if taken is not None and item.unique and await taken(item, result.text):
+            problems.append(f"{item.label()}: {show(result.text)} is already used; the item "
+                            "is unique (唯一)")
+    if problems:
+        raise TemplateViolation(template.label(), problems)
+    return outcome.values

@@ -245,6 +245,20 @@ class AuthenticationError(RegistryError):
     fmt = "authentication error: {reason}"
 
 
+class LoginFailed(RegistryError):
+    """An IDIS login (OC 2000 / 2001) whose credential did not verify (RC 3001)."""
+
+    response_code = 3001
+    fmt = "credential verification failed: {reason}"
+
+
+class ReloginNeeded(RegistryError):
+    """The connection's IDIS login has expired (RC 407): log in again."""
+
+    response_code = 407
+    fmt = "log in again: {reason}"
+
+
 class RemoteError(RegistryError):
     """An error response received from a server (client side).
 

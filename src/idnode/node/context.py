@@ -21,6 +21,9 @@ class Connection:
     key: tuple[object, ...]
     transport: str
     peer: tuple[str, int]
+    #: who logged in on this connection with IDIS OC 2000/2001, and when (monotonic)
+    login: Identity | None = None
+    login_at: float = 0.0
 
 
 @dataclass(slots=True)

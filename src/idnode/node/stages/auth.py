@@ -10,6 +10,8 @@ server asking whether a secret-key answer for an identity held here is valid.
 
 from __future__ import annotations
 
+import hmac
+import time
 from dataclasses import dataclass
 
 from idnode.auth.challenge import (
@@ -24,8 +26,10 @@ from idnode.errors import (
     AuthenticationNeeded,
     AuthenticationTimeout,
     InvalidCredential,
+    LoginFailed,
     OperationNotSupported,
     RegistryError,
+    ReloginNeeded,
 )
 from idnode.identifiers.values.pubkey import PublicKeyData
 from idnode.node.challenges import Challenges, Pending
@@ -37,6 +41,8 @@ from idnode.node.throttle import FailureThrottle
 from idnode.protocol.bodies import (
     ChallengeAnswerRequest,
     ChallengeBody,
+    LegacyLoginRequest,
+    LoginRequest,
     VerifyChallengeRequest,
     VerifyChallengeResponse,
     decode_request_body,
@@ -60,6 +66,8 @@ class AuthSettings:
     max_waiting_derivations: int = 32
     #: failed authentications an address may have per minute before it must wait
     failures_per_minute: int = 30
+    #: how long an IDIS login (OC 2000/2001) holds on a connection before RC 407
+    login_lifetime: float = 86_400.0
 
 
 class Auth:
@@ -75,16 +83,71 @@ class Auth:
                                      max_bytes=settings.max_pending_bytes)
 
     async def handle(self, ctx: RequestContext, request: Message, next_: Handler) -> Response:
-        if request.opcode == OpCode.CHALLENGE_RESPONSE:
+        opcode = request.opcode
+        if opcode == OpCode.CHALLENGE_RESPONSE:
             return await self._answer(ctx, request, next_)
-        if request.opcode == OpCode.VERIFY_RESPONSE:
+        if opcode == OpCode.VERIFY_RESPONSE:
             return await self._verify_for_peer(ctx, request)
+        if opcode == OpCode.LOGIN_ID_SYSTEM:
+            self._login_channel(ctx)
+            return self._challenge(ctx, request)  # the answer completes the login
+        if opcode == OpCode.LOGIN:
+            return await self._password_login(ctx, request)
         try:
             return await next_(ctx, request)
         except AuthenticationNeeded:
             if ctx.identity is not None or not ctx.challenge:
                 raise
+            login = self._logged_in(ctx)
+            if login is not None:  # an IDIS client that logged in: no challenge per request
+                return await next_(ctx.authenticated_as(login), request)
             return self._challenge(ctx, request)
+
+    # -- IDIS login (OC 2000 / 2001): the connection, not the request, is authenticated ------
+    @staticmethod
+    def _login_channel(ctx: RequestContext) -> None:
+        if ctx.transport == "udp" or not ctx.challenge:
+            raise OperationNotSupported(reason="IDIS login (OC 2000/2001) authenticates a "
+                                               "connection: use TCP")
+
+    def _logged_in(self, ctx: RequestContext) -> Identity | None:
+        conn = ctx.connection
+        if conn.login is None:
+            return None
+        if time.monotonic() - conn.login_at > self.settings.login_lifetime:
+            who, conn.login = conn.login, None
+            raise ReloginNeeded(reason=f"the login of {who} on this connection expired after "
+                                       f"{self.settings.login_lifetime:g} s")
+        return conn.login
+
+    def _logged_in_reply(self, ctx: RequestContext, request: Message,
+                         identity: Identity) -> Message:
+        ctx.connection.login, ctx.connection.login_at = identity, time.monotonic()
+        ctx.info.identity = str(identity)
+        return request.reply(ResponseCode.SUCCESS, opflags=request.opflags)
+
+    async def _password_login(self, ctx: RequestContext, request: Message) -> Message:
+        """OC 2000: the username (``index:handle``, or a handle meaning index 301) and the
+        HS_SECKEY secret as its password."""
+        self._login_channel(ctx)
+        body = ctx.body
+        assert isinstance(body, LegacyLoginRequest)
+        try:
+            identity = (Identity.parse(body.username) if ":" in body.username
+                        else Identity(body.username, body.indexes[0] if body.indexes else 301))
+        except RegistryError as exc:
+            raise LoginFailed(reason=f"user name {body.username!r}: {exc}") from None
+        address = ctx.peer[0]
+        self.throttle.check(address)
+        try:
+            value = await credential_value(self.records, identity, "HS_SECKEY")
+        except (InvalidCredential, AuthenticationFailed) as exc:
+            self.throttle.failed(address)
+            raise LoginFailed(reason=str(exc)) from None
+        if not hmac.compare_digest(value.data, body.password.encode("utf-8")):
+            self.throttle.failed(address)
+            raise LoginFailed(reason=f"wrong password for {identity}")
+        return self._logged_in_reply(ctx, request, identity)
 
     def _challenge(self, ctx: RequestContext, request: Message) -> Message:
         nonce = new_nonce()
@@ -113,10 +176,14 @@ class Auth:
         try:
             await self._verify(identity, body.auth_type, pending.nonce, pending.digest.digest,
                                body.signed_response)
-        except (AuthenticationFailed, InvalidCredential):
+        except (AuthenticationFailed, InvalidCredential) as exc:
             self.throttle.failed(address)  # the challenge reached this address: it is real
+            if pending.request.opcode == OpCode.LOGIN_ID_SYSTEM:  # IDIS clients expect 3001
+                raise LoginFailed(reason=exc.message) from None
             raise
         original = pending.request
+        if original.opcode == OpCode.LOGIN_ID_SYSTEM:
+            return self._key_login(ctx, original, pending.body, identity)
         body_of_original = pending.body
         if body_of_original is None:
             body_of_original = decode_request_body(original.opcode, original.body,
@@ -126,6 +193,19 @@ class Auth:
             ctx.info.handle = target
         inner = ctx.authenticated_as(identity).with_body(body_of_original)
         return await next_(inner, original)
+
+    def _key_login(self, ctx: RequestContext, original: Message, body: object,
+                   identity: Identity) -> Message:
+        """OC 2001 answered: the identity that answered must be the one that asked."""
+        if not isinstance(body, LoginRequest):
+            body = decode_request_body(original.opcode, original.body,
+                                       max_values=self.settings.max_values)
+        assert isinstance(body, LoginRequest)
+        wanted = Identity(body.handle, body.index)
+        if str(wanted).upper() != str(identity).upper():
+            raise LoginFailed(reason=f"the login was for {wanted} but the challenge was "
+                                     f"answered as {identity}")
+        return self._logged_in_reply(ctx, original, identity)
 
     async def _verify(self, identity: Identity, auth_type: str, nonce: bytes, digest: bytes,
                       signed: bytes) -> None:

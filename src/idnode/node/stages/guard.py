@@ -24,6 +24,7 @@ SUPPORTED = frozenset({
     OpCode.CHALLENGE_RESPONSE, OpCode.VERIFY_RESPONSE, OpCode.HOME_PREFIX,
     OpCode.UNHOME_PREFIX, OpCode.LIST_HOMED_PREFIXES,
     OpCode.GET_NEXT_TXN_ID, OpCode.RETRIEVE_TXN_LOG, OpCode.DUMP_HANDLES,
+    OpCode.LOGIN, OpCode.LOGIN_ID_SYSTEM,
 })
 
 #: Known opcodes refused for now, with the reason given to the client.

@@ -16,6 +16,8 @@ docs and the binary protocol tunnel):
 ``GET /``, ``/resolve?handle=H``        home page and its form
 ``GET /01/<gtin>…`` (GS1 keys)          GS1 Digital Link (:mod:`.digitallink`)
 ``GET /H``                              proxy resolution: redirect or record page
+``/identity/token``, ``/identityv2/…``, the secondary-node (SNMS) API, authoritative nodes
+``/snms/api/v5/template``               only (:mod:`idnode.snms`)
 =====================================  ==================================================
 
 This is the only place in the web face where an error becomes an HTTP response.
@@ -38,6 +40,7 @@ from idnode.node.edge import Edge
 from idnode.protocol.constants import ResponseCode
 from idnode.protocol.framing import TUNNEL_CONTENT_TYPE, decode_tunnel_body, encode_tunnel_body
 from idnode.reports.receiver import ReportsApi
+from idnode.snms import SNMS_PATHS, SnmsApi
 from idnode.web import digitallink, explorer, pages, proxy
 from idnode.web.authn import Authenticator, parse_handle_params
 from idnode.web.metrics import metrics_response
@@ -67,7 +70,8 @@ class WebSettings:
 class WebApp:
     def __init__(self, rest: RestApi, authenticator: Authenticator, search: ReverseLookup | None,
                  edge: Edge, access_log: AccessLog, prefixes: Callable[[], Iterable[str]],
-                 settings: WebSettings, reports: ReportsApi | None = None) -> None:
+                 settings: WebSettings, reports: ReportsApi | None = None,
+                 snms: SnmsApi | None = None) -> None:
         self.rest = rest
         self.authn = authenticator
         self.search = search
@@ -76,6 +80,7 @@ class WebApp:
         self.prefixes = prefixes
         self.settings = settings
         self.reports = reports
+        self.snms = snms
         self._openapi: bytes | None = None
 
     def close(self) -> None:
@@ -134,6 +139,10 @@ class WebApp:
         if method == "OPTIONS":
             return self._preflight(), None
         get = method in ("GET", "HEAD")
+        # -- the secondary-node (SNMS) API: it answers every outcome in its own envelope
+        if self.snms is not None and path in SNMS_PATHS:
+            return await self.snms.handle(request), None
+        # -- end of the SNMS API
         if path in ("/api/handles", "/api/handles/"):
             return (await self.rest.list_handles(request) if get
                     else _not_allowed(request, "GET, HEAD")), None

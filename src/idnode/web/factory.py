@@ -17,6 +17,7 @@ from idnode.node.records import Records
 from idnode.node.throttle import FailureThrottle
 from idnode.reports import ReportsApi, WriteSite, open_inbox
 from idnode.resolver import Resolver
+from idnode.snms import SnmsApi, TokenIssuer
 from idnode.web.app import WebApp, WebSettings
 from idnode.web.authn import Authenticator
 from idnode.web.recursive import RecursiveApi
@@ -55,6 +56,7 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
     rest: RestApi
     search: ReverseLookup | None = None
     reports: ReportsApi | None = None
+    snms: SnmsApi | None = None
     if resolver is not None:
         rest = RecursiveApi(resolver, records, authorizer, edge.chain, authn.identify,
                             lambda: site, rest_limits)
@@ -67,8 +69,12 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
         name = f"idnode {', '.join(config.prefixes)}"
         reports = ReportsApi(open_inbox(config.storage_url), authn.identify, authorizer,
                              records.values_of, write_site)
+        # The secondary-node (SNMS) API: tokens keyed like the sessions, writes via the chain.
+        snms = SnmsApi(records, authorizer, edge.chain, TokenIssuer(session_key(server_key)),
+                       authn.throttle, allow_plain_http=web.allow_credentials_over_http,
+                       max_handle_bytes=limits.max_handle_bytes)
     return WebApp(rest, authn, search, edge, access_log, lambda: records.homed,
                   WebSettings(node_name=name, max_message_bytes=limits.max_message_bytes,
                               run_dir=config.home / "run",
                               escrows=tuple(e.name for e in config.escrow)),
-                  reports)
+                  reports, snms)

@@ -1,0 +1,90 @@
+"""Registration bodies (``idis.md`` §6.3) → handle values, and records → the SNMS JSON form.
+
+A registered record holds the values the template check returns (index 2000 and up), plus
+what the node writes itself (§8.1): 1000 ``TEMPLATE_ID`` (the template's handle) and 1001
+``TEMPLATE`` (the version), and an HS_ADMIN at 100 naming the registering identity with all
+permissions, so that identity may later update and delete it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from idnode.auth.identity import Identity
+from idnode.errors import InvalidHandle
+from idnode.identifiers.handle import Handle
+from idnode.identifiers.value import HandleValue
+from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
+from idnode.snms.envelope import FAILED, SnmsFailure
+from idnode.snms.templatestore import template_handle
+from idnode.templates import Template
+
+__all__ = ["Registration", "business_values", "parse_registration", "record_to_snms",
+           "record_values", "same_content"]
+
+TEMPLATE_ID_INDEX, TEMPLATE_INDEX, ADMIN_INDEX = 1000, 1001, 100
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    handle: Handle
+    version: str
+    data: object
+
+
+def parse_registration(obj: object, *, max_handle_bytes: int) -> Registration:
+    """:raises SnmsFailure: not a ``{handle, templateVersion, value}`` object."""
+    if not isinstance(obj, dict):
+        raise SnmsFailure(FAILED, "each item must be an object {handle, templateVersion, "
+                                  "value}")
+    text, version = obj.get("handle"), obj.get("templateVersion")
+    if not isinstance(text, str) or not text:
+        raise SnmsFailure(FAILED, "handle: missing or not text")
+    if not isinstance(version, str) or not version:
+        raise SnmsFailure(FAILED, "templateVersion: missing or not text")
+    try:
+        handle = Handle.parse(text, max_length=max_handle_bytes)
+    except InvalidHandle as exc:
+        raise SnmsFailure(FAILED, f"handle: {exc}") from None
+    if "value" not in obj:
+        raise SnmsFailure(FAILED, "value: missing")
+    return Registration(handle, version, obj["value"])
+
+
+def record_values(template: Template, identity: Identity,
+                  checked: Sequence[HandleValue]) -> list[HandleValue]:
+    template_id = template.handle or template_handle(template.prefix, template.version)
+    admin = AdminData(ALL_PERMISSIONS, identity.handle, identity.index).to_bytes()
+    return [HandleValue(ADMIN_INDEX, "HS_ADMIN", admin),
+            HandleValue(TEMPLATE_ID_INDEX, "TEMPLATE_ID", template_id.encode()),
+            HandleValue(TEMPLATE_INDEX, "TEMPLATE", template.version.encode()),
+            *checked]
+
+
+def business_values(values: Sequence[HandleValue]) -> list[HandleValue]:
+    """All but HS_ADMIN values, with timestamps cleared: what "the same content" compares."""
+    return sorted((replace(v, timestamp=0) for v in values
+                   if not v.matches_type("HS_ADMIN")), key=lambda v: v.index)
+
+
+def same_content(stored: Sequence[HandleValue], wanted: Sequence[HandleValue]) -> bool:
+    return business_values(stored) == business_values(wanted)
+
+
+def record_to_snms(handle: str, values: Sequence[HandleValue]) -> dict[str, Any]:
+    """``{handle, templateVersion, value: [{index, type, auth, data: {format, value}}]}``."""
+    out: dict[str, Any] = {"handle": handle}
+    items = []
+    for value in values:
+        if value.matches_type("HS_ADMIN"):
+            continue
+        if value.index == TEMPLATE_INDEX:
+            out["templateVersion"] = value.data.decode("utf-8", "replace")
+            continue
+        items.append({"index": value.index, "type": value.type, "auth": "",
+                      "data": {"format": "string",
+                               "value": value.data.decode("utf-8", "replace")}})
+    out["value"] = items
+    return out

@@ -29,6 +29,7 @@ from urllib.request import Request, urlopen
 
 from idnode.cli.commands import (
     EXIT_OK,
+    EXIT_SERVER_ERROR,
     UsageError,
     add_auth_options,
     add_client_options,
@@ -56,6 +57,7 @@ from idnode.resolver import Resolver, ResolverSettings, Trace, load_bootstrap, r
 from idnode.schemes import Lookup, MappingHit, Parsed, default_registry, find_mapping
 from idnode.schemes.lookups import client_lookup, resolver_lookup
 from idnode.transport.client import TransportError
+from idnode.trust import DEFAULT_TRUST_ROOT, TrustReport, verify_record
 
 __all__ = ["register"]
 
@@ -99,6 +101,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            "or --http)")
     add_client_options(parser, json_help="print the REST API's JSON")
     add_auth_options(parser)
+    _add_verify_options(parser)
     set_command(parser, run, lambda args: f"resolve {args.handle}")
 
 
@@ -125,13 +128,15 @@ def _one_server(args: argparse.Namespace, parsed: Parsed | None) -> int:
         if args.json:  # the REST API's error shape on stdout, the message on stderr
             print(dumps(_error_object(exc, args.handle)))
         raise
+    report = _verify(args, result.values)
     if args.json:
-        print(dumps(_with_identifier(resolution_json(result.handle, result.values), parsed,
-                                     hit)))
+        print(dumps(_with_trust(_with_identifier(resolution_json(result.handle, result.values),
+                                                 parsed, hit), report)))
     else:
         _announce(parsed, hit)
         print(format_values_table(result.values))
-    return EXIT_OK
+        _print_trust(report)
+    return _trust_exit(report)
 
 
 # -- through the hierarchy, or a recursive node ---------------------------------------------
@@ -260,18 +265,21 @@ def _walk(args: argparse.Namespace, parsed: Parsed | None) -> int:
         elif trace is not None:
             print(trace.format())
         raise
+    report = _verify(args, values)
     if args.json:
-        out = _with_identifier(resolution_json(args.handle, values), parsed, hit)
+        out = _with_trust(_with_identifier(resolution_json(args.handle, values), parsed, hit),
+                          report)
         if trace is not None:
             out["trace"] = trace.to_json()
         print(dumps(out))
-        return EXIT_OK
+        return _trust_exit(report)
     _announce(parsed, hit)
     if trace is not None:
         print(trace.format())
         print()
     print(format_values_table(values))
-    return EXIT_OK
+    _print_trust(report)
+    return _trust_exit(report)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -342,3 +350,54 @@ def _with_identifier(out: dict[str, Any], parsed: Parsed | None,
                              "kind": parsed.kind, "canonical": parsed.canonical,
                              "mappingRecord": hit.record, "handle": hit.handle}
     return out
+
+
+# -- --verify: trusted resolution (idnode.trust), the verdict after the values -------------
+
+def _add_verify_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("trusted resolution")
+    group.add_argument("--verify", action="store_true",
+                       help="verify the record's HS_SIGNATURE values through their HS_CERT "
+                            "chain; exit 1 unless valid")
+    group.add_argument("--trust-root", default=DEFAULT_TRUST_ROOT, metavar="HANDLE",
+                       help=f"the handle holding the root keys (default {DEFAULT_TRUST_ROOT}"
+                            "; IDIS uses e.g. 88.111.1/0.0)")
+
+
+async def _trust_report(args: argparse.Namespace, values: Sequence[HandleValue]
+                        ) -> TrustReport:
+    """Certificates and the trust root are read the same way as the record was."""
+    if args.http:
+        return await verify_record(args.handle, values, _http_lookup(args), args.trust_root)
+    if args.root or args.bootstrap:
+        settings = ResolverSettings(tcp_timeout=args.timeout)
+        resolver = Resolver(await _roots(args, settings), settings)
+        try:
+            return await verify_record(args.handle, values, resolver_lookup(resolver),
+                                       args.trust_root)
+        finally:
+            await resolver.close()
+    async with HandleClient(parse_server(args.server), transport="tcp" if args.tcp else "udp",
+                            timeout=args.timeout) as client:
+        return await verify_record(args.handle, values, client_lookup(client),
+                                   args.trust_root)
+
+
+def _verify(args: argparse.Namespace, values: Sequence[HandleValue]) -> TrustReport | None:
+    return asyncio.run(_trust_report(args, values)) if args.verify else None
+
+
+def _with_trust(out: dict[str, Any], report: TrustReport | None) -> dict[str, Any]:
+    if report is not None:
+        out["trust"] = report.to_json()
+    return out
+
+
+def _print_trust(report: TrustReport | None) -> None:
+    if report is not None:
+        print()
+        print(report.format())
+
+
+def _trust_exit(report: TrustReport | None) -> int:
+    return EXIT_SERVER_ERROR if report is not None and not report.valid else EXIT_OK

@@ -21,12 +21,14 @@ from idnode.cli.commands import (
     carrier,
     delegate,
     demo,
+    importer,
     init,
     keygen,
     replication,
     reports,
     resolve,
     serve,
+    sign,
     verify,
 )
 from idnode.cli.output import format_error
@@ -37,7 +39,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "exit_code_for", "main"]
 
 #: Every subcommand module, in the order ``idnode --help`` lists them.
 COMMAND_MODULES = (init, serve, resolve, admin, delegate, batch, keygen, demo, replication,
-                   verify, reports, carrier)
+                   verify, reports, carrier, importer, sign)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,198 @@
+"""The import job: validate rows, group them into batches, write each batch in one commit.
+
+Per row the cost is one :func:`idnode.templates.validate` call and a tuple compare; per batch
+one snapshot read of the existing records (:meth:`Store.get_records`) and one
+:meth:`Store.apply` of ``CreateHandle`` operations (group commit). Existing records are
+compared without timestamps, so re-importing the same data counts as done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from idnode.bulk.limits import DEFAULT_BATCH
+from idnode.bulk.report import Report
+from idnode.bulk.source import Row
+from idnode.errors import HandleExists, RegistryError, TemplateViolation
+from idnode.identifiers.handle import Handle, handle_key, prefix_handle
+from idnode.identifiers.value import HandleValue, Reference
+from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
+from idnode.storage import CreateHandle, Store
+from idnode.templates import Template, validate
+
+__all__ = ["ADMIN_INDEX", "Counts", "ImportJob", "JobOptions"]
+
+#: IDIS convention: the record's administrator at index 100
+ADMIN_INDEX = 100
+_DEFAULT_ADMIN_INDEX = 200
+
+_Shape = tuple[tuple[int, str, bytes, int, int, int, tuple[Reference, ...]], ...]
+
+
+@dataclass(slots=True)
+class Counts:
+    rows: int = 0
+    created: int = 0
+    unchanged: int = 0
+    overwritten: int = 0
+    conflicts: int = 0
+    bad: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    batch: int = DEFAULT_BATCH
+    dry_run: bool = False
+    overwrite: bool = False
+    #: ``(index, handle)`` of the administrator; None: the prefix handle's HS_ADMIN
+    admin: tuple[int, str] | None = None
+
+
+#: called after each committed batch with (byte offset after it, its last row number)
+OnBatch = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class _Pending:
+    rows: list[tuple[Row, Handle, tuple[HandleValue, ...]]] = field(default_factory=list)
+    read: int = 0
+    end: int = 0
+    last_row: int = 0
+
+
+def _shape(values: Iterable[HandleValue]) -> _Shape:
+    return tuple(sorted((v.index, v.type, v.data, v.ttl_type, v.ttl, v.permissions,
+                         v.references) for v in values))
+
+
+class ImportJob:
+    def __init__(self, store: Store, template: Template, options: JobOptions, report: Report,
+                 on_batch: OnBatch, counts: Counts | None = None) -> None:
+        self.store, self.template, self.options = store, template, options
+        self.report, self.on_batch = report, on_batch
+        self.counts = counts or Counts()
+        self._homed: dict[str, bool] = {}
+        self._admins: dict[str, HandleValue] = {}
+
+    def run(self, rows: Iterable[Row]) -> Counts:
+        pending = _Pending()
+        size = self.options.batch
+        for row in rows:
+            self.counts.rows += 1
+            pending.read += 1
+            pending.end, pending.last_row = row.end, row.number
+            checked = self._check(row)
+            if isinstance(checked, list):
+                self._bad(row, checked)
+            else:
+                pending.rows.append((row, *checked))
+            if pending.read >= size:  # bad rows count too: checkpoints keep coming
+                self._flush(pending)
+                pending = _Pending()
+        if pending.read:
+            self._flush(pending)
+        return self.counts
+
+    # -- one row ----------------------------------------------------------------------
+    def _check(self, row: Row) -> tuple[Handle, tuple[HandleValue, ...]] | list[str]:
+        """The handle and values to store, or the reasons the row is bad."""
+        if row.problem is not None:
+            return [row.problem]
+        try:
+            handle = Handle.parse(row.handle)
+        except RegistryError as exc:
+            return [f"handle: {exc}"]
+        if handle.is_prefix_handle:
+            return ["handle: prefix handles (0.NA/…) are not imported"]
+        if not self._is_homed(handle.home_prefix):
+            return [f"handle: prefix {handle.prefix} is not homed in this node's store"]
+        try:
+            values = validate(self.template, row.data)
+        except TemplateViolation as exc:
+            return exc.problems
+        return handle, (*values, self._admin(handle.home_prefix))
+
+    def _bad(self, row: Row, reasons: list[str]) -> None:
+        self.counts.bad += 1
+        self.report.add(row.number, row.handle, reasons)
+
+    def _is_homed(self, prefix: str) -> bool:
+        homed = self._homed.get(prefix)
+        if homed is None:
+            homed = self._homed[prefix] = self.store.is_homed(prefix)
+        return homed
+
+    def _admin(self, prefix: str) -> HandleValue:
+        value = self._admins.get(prefix)
+        if value is None:
+            value = self._admins[prefix] = HandleValue(ADMIN_INDEX, "HS_ADMIN",
+                                                       self._admin_data(prefix))
+        return value
+
+    def _admin_data(self, prefix: str) -> bytes:
+        if self.options.admin is not None:
+            index, admin = self.options.admin
+            return AdminData(ALL_PERMISSIONS, admin, index).to_bytes()
+        record = self.store.get_record(handle_key(prefix_handle(prefix)))
+        for value in record.values if record is not None else ():
+            if value.type == "HS_ADMIN":
+                return value.data  # the prefix's own administrator (group) administers it
+        return AdminData(ALL_PERMISSIONS, f"{prefix}/ADMIN", _DEFAULT_ADMIN_INDEX).to_bytes()
+
+    # -- one batch --------------------------------------------------------------------
+    def _flush(self, pending: _Pending) -> None:
+        counts = self.counts
+        existing = self.store.get_records([h.key for _, h, _ in pending.rows])
+        stamp = int(time.time())
+        admins = {prefix: v.with_timestamp(stamp) for prefix, v in self._admins.items()}
+        ops: list[CreateHandle] = []
+        owners: list[Row] = []
+        seen: dict[str, tuple[_Shape, int]] = {}
+        for row, handle, values in pending.rows:
+            shape = _shape(values)
+            key = handle.key
+            first = seen.get(key)
+            if first is not None:
+                if first[0] == shape:
+                    counts.unchanged += 1
+                else:
+                    self._conflict(row, f"given again with other values (first in row "
+                                        f"{first[1]})")
+                continue
+            seen[key] = (shape, row.number)
+            old = existing.get(key)
+            if old is not None and _shape(old.values) == shape:
+                counts.unchanged += 1
+                continue
+            if old is not None and not self.options.overwrite:
+                self._conflict(row, "exists with other values (use --overwrite to replace)")
+                continue
+            for value in values:
+                if value.type != "HS_ADMIN":
+                    # fresh objects from validate(), seen by no one else: stamping them in
+                    # place saves re-running HandleValue's checks on every value
+                    object.__setattr__(value, "timestamp", stamp)
+            stamped = (*values[:-1], admins[handle.home_prefix])
+            ops.append(CreateHandle(handle, stamped, overwrite=old is not None))
+            owners.append(row)
+        results = [] if self.options.dry_run else self.store.apply(ops)
+        for n, (op, row) in enumerate(zip(ops, owners, strict=True)):
+            result = results[n] if results else None
+            if isinstance(result, HandleExists):
+                self._conflict(row, "created by someone else during the import")
+            elif isinstance(result, RegistryError):
+                self._bad(row, [str(result)])
+            elif op.overwrite:
+                counts.overwritten += 1
+            else:
+                counts.created += 1
+        self.on_batch(pending.end, pending.last_row)
+
+    def _conflict(self, row: Row, reason: str) -> None:
+        self.counts.conflicts += 1
+        self.report.add(row.number, row.handle, [f"conflict: {reason}"])

@@ -29,6 +29,12 @@ ALLOWED: dict[str, set[str]] = {
     "dnsface": {"identifiers", "node", "resolver", "schemes", "config_dns"},
     # Metadata templates (元数据模板): the data model only.
     "templates": {"identifiers"},
+    # Trusted resolution: signatures over values, certificates read through any lookup.
+    "trust": {"identifiers", "auth", "schemes"},
+    # The bulk import writes a store directly (a bulk job), validated by templates.
+    "bulk": {"identifiers", "storage", "templates"},
+    # The SNMS API sits on the web face's parts and writes through the node's chain.
+    "snms": {"identifiers", "protocol", "auth", "http", "node", "templates"},
 }
 #: third-party packages a layer may use
 THIRD_PARTY: dict[str, set[str]] = {
@@ -43,6 +49,9 @@ THIRD_PARTY: dict[str, set[str]] = {
     "carriers": {"PIL", "ndef", "ppf", "segno", "zxingcpp"},
     "dnsface": {"dns"},
     "templates": set(),
+    "trust": {"cryptography"},
+    "bulk": set(),
+    "snms": set(),
 }
 
 

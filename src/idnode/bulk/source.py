@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from idnode.bulk.errors import ImportRefused
 from idnode.bulk.limits import MAX_ROW_BYTES, MAX_VALUES_PER_ROW
-from idnode.cli.commands import UsageError
 from idnode.templates import Template
 
 __all__ = ["FORMATS", "Row", "Source", "guess_format", "open_source"]
@@ -46,7 +46,7 @@ class Source:
 
     def __init__(self, path: Path, fmt: str, template: Template, offset: int, row: int) -> None:
         if fmt not in FORMATS:
-            raise UsageError(reason=f"unknown format {fmt!r} (csv or jsonl)")
+            raise ImportRefused(reason=f"unknown format {fmt!r} (csv or jsonl)")
         self.path, self.format = path, fmt
         self.size = path.stat().st_size
         self._file: BinaryIO = path.open("rb")
@@ -79,15 +79,15 @@ class Source:
         known = {item.type.lower(): item.type for item in template.items}
         lowered = [c.lower() for c in columns]
         if lowered.count(_HANDLE) != 1:
-            raise UsageError(reason=f"{self.path}: the header needs exactly one 'handle' column")
+            raise ImportRefused(reason=f"{self.path}: the header needs exactly one 'handle' column")
         unknown = [c for c in columns if c.lower() != _HANDLE and c.lower() not in known]
         if unknown:
-            raise UsageError(reason=f"{self.path}: column {unknown[0]!r} is not an item of "
+            raise ImportRefused(reason=f"{self.path}: column {unknown[0]!r} is not an item of "
                                     f"template (元数据模板) {template.label()}")
         if len(set(lowered)) != len(lowered):
-            raise UsageError(reason=f"{self.path}: a column is named twice")
+            raise ImportRefused(reason=f"{self.path}: a column is named twice")
         if len(columns) - 1 > MAX_VALUES_PER_ROW:
-            raise UsageError(reason=f"{self.path}: {len(columns) - 1} columns, more than the "
+            raise ImportRefused(reason=f"{self.path}: {len(columns) - 1} columns, more than the "
                                     f"limit {MAX_VALUES_PER_ROW}")
         self._columns = [known.get(c.lower(), _HANDLE) for c in columns]
         return len(raw)
@@ -177,6 +177,6 @@ def open_source(path: Path, fmt: str, template: Template, *, offset: int = 0,
                 row: int = 0) -> Source:
     """Open ``path``; for CSV the header is checked against ``template`` first.
 
-    :raises UsageError: a bad header or format.
+    :raises ImportRefused: a bad header or format.
     """
     return Source(path, fmt, template, offset, row)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from idnode.cli.commands import UsageError
+from idnode.bulk.errors import ImportRefused
 
 __all__ = ["HEAD_BYTES", "Checkpoint", "InputIdentity", "state_path"]
 
@@ -73,11 +73,11 @@ class Checkpoint:
         except FileNotFoundError:
             return None
         except ValueError as exc:
-            raise UsageError(reason=f"{path}: unreadable checkpoint ({exc})") from exc
+            raise ImportRefused(reason=f"{path}: unreadable checkpoint ({exc})") from exc
         if body.pop("version", None) != _VERSION:
-            raise UsageError(reason=f"{path}: checkpoint of an unknown version")
+            raise ImportRefused(reason=f"{path}: checkpoint of an unknown version")
         try:
             body["input"] = InputIdentity(**body["input"])
             return cls(**body)
         except (TypeError, KeyError) as exc:
-            raise UsageError(reason=f"{path}: malformed checkpoint ({exc})") from exc
+            raise ImportRefused(reason=f"{path}: malformed checkpoint ({exc})") from exc

@@ -35,6 +35,10 @@ ALLOWED: dict[str, set[str]] = {
     "bulk": {"identifiers", "storage", "templates"},
     # The SNMS API sits on the web face's parts and writes through the node's chain.
     "snms": {"identifiers", "protocol", "auth", "http", "node", "templates"},
+    # Enterprise prefixes: an application-level package (its ledger, HTTP handlers, and the
+    # CLI's direct access to a node home).
+    "prefixes": {"identifiers", "auth", "client", "config", "http", "node", "reports",
+                 "storage", "transport", "web"},
 }
 #: third-party packages a layer may use
 THIRD_PARTY: dict[str, set[str]] = {
@@ -52,6 +56,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "trust": {"cryptography"},
     "bulk": set(),
     "snms": set(),
+    "prefixes": {"cryptography", "psycopg", "stdnum"},
 }
 
 

@@ -24,6 +24,7 @@ from idnode.cli.commands import (
     importer,
     init,
     keygen,
+    prefix,
     replication,
     reports,
     resolve,
@@ -39,7 +40,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "exit_code_for", "main"]
 
 #: Every subcommand module, in the order ``idnode --help`` lists them.
 COMMAND_MODULES = (init, serve, resolve, admin, delegate, batch, keygen, demo, replication,
-                   verify, reports, carrier, importer, sign)
+                   verify, reports, carrier, importer, sign, prefix)
 
 
 def build_parser() -> argparse.ArgumentParser:

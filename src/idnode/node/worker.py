@@ -411,7 +411,8 @@ class Worker:
         config, web = self.config, self.config.web
         app = build_web_app(config, parts.records, parts.authorizer, parts.edge,
                             self.access_log, server_key, parts.site, parts.resolver,
-                            write_site=site_writer(parts.records.get, parts.writes.submit))
+                            write_site=site_writer(parts.records.get, parts.writes.submit),
+                            submit=parts.writes.submit)
         self.app = app
         settings = HttpSettings(max_body_bytes=web.max_body_bytes,
                                 idle_timeout=web.idle_timeout,

@@ -16,6 +16,7 @@ docs and the binary protocol tunnel):
 ``GET /``, ``/resolve?handle=H``        home page and its form
 ``GET /01/<gtin>…`` (GS1 keys)          GS1 Digital Link (:mod:`.digitallink`)
 ``GET /H``                              proxy resolution: redirect or record page
+``/api/prefix-applications[/…]``        enterprise prefix applications (:mod:`idnode.prefixes`)
 ``/identity/token``, ``/identityv2/…``, the secondary-node (SNMS) API, authoritative nodes
 ``/snms/api/v5/template``               only (:mod:`idnode.snms`)
 =====================================  ==================================================
@@ -37,6 +38,7 @@ from idnode.http.messages import Request, Response
 from idnode.node.accesslog import AccessLog
 from idnode.node.context import Connection, RequestContext
 from idnode.node.edge import Edge
+from idnode.prefixes.api import PrefixApi
 from idnode.protocol.constants import ResponseCode
 from idnode.protocol.framing import TUNNEL_CONTENT_TYPE, decode_tunnel_body, encode_tunnel_body
 from idnode.reports.receiver import ReportsApi
@@ -71,7 +73,8 @@ class WebApp:
     def __init__(self, rest: RestApi, authenticator: Authenticator, search: ReverseLookup | None,
                  edge: Edge, access_log: AccessLog, prefixes: Callable[[], Iterable[str]],
                  settings: WebSettings, reports: ReportsApi | None = None,
-                 snms: SnmsApi | None = None) -> None:
+                 snms: SnmsApi | None = None,
+                 prefix_api: PrefixApi | None = None) -> None:
         self.rest = rest
         self.authn = authenticator
         self.search = search
@@ -81,12 +84,15 @@ class WebApp:
         self.settings = settings
         self.reports = reports
         self.snms = snms
+        self.prefix_api = prefix_api
         self._openapi: bytes | None = None
 
     def close(self) -> None:
         """Release what the app holds beyond its requests (the reports inbox)."""
         if self.reports is not None:
             self.reports.close()
+        if self.prefix_api is not None:
+            self.prefix_api.close()
 
     # -- the hot path -------------------------------------------------------------------
     def fast(self, request: Request) -> Response | None:
@@ -187,6 +193,9 @@ class WebApp:
             prefix = path[len("/hrls/handles/"):] if len(path) > 14 else ""
             return (await self.search.search(request, prefix.strip("/") or None) if get
                     else _not_allowed(request, "GET")), None
+        if self.prefix_api is not None and path.startswith("/api/prefix-applications") and \
+                (found := await self.prefix_api.route(request)) is not None:
+            return found, None
         if path.startswith("/api/"):
             return rc_response(request, ResponseCode.OPERATION_NOT_SUPPORTED,
                                f"no API endpoint {path}"), None

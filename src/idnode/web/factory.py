@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
@@ -15,9 +16,11 @@ from idnode.node.accesslog import AccessLog
 from idnode.node.edge import Edge
 from idnode.node.records import Records
 from idnode.node.throttle import FailureThrottle
+from idnode.prefixes.api import PrefixApi
 from idnode.reports import ReportsApi, WriteSite, open_inbox
 from idnode.resolver import Resolver
 from idnode.snms import SnmsApi, TokenIssuer
+from idnode.storage.ops import WriteOp, WriteResult
 from idnode.web.app import WebApp, WebSettings
 from idnode.web.authn import Authenticator
 from idnode.web.recursive import RecursiveApi
@@ -37,12 +40,14 @@ def session_key(server_key: PrivateKey) -> bytes:
 def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, edge: Edge,
                   access_log: AccessLog, server_key: PrivateKey, site: SiteData,
                   resolver: Resolver | None = None, *,
-                  write_site: WriteSite | None = None) -> WebApp:
+                  write_site: WriteSite | None = None,
+                  submit: Callable[[WriteOp], Awaitable[WriteResult]] | None = None) -> WebApp:
     """The web face; with a ``resolver`` (the recursive role) reads go through it.
 
     Authoritative nodes also receive reports (``/api/reports``) into an inbox in their
-    storage database, applying reported routes with ``write_site``; call
-    :meth:`WebApp.close` when the worker stops.
+    storage database, applying reported routes with ``write_site``, and, given ``submit``
+    (the worker's write queue), take enterprise prefix applications
+    (``/api/prefix-applications``); call :meth:`WebApp.close` when the worker stops.
     """
     limits, web = config.limits, config.web
     sessions = Sessions(session_key(server_key), config.home / "run" / "http-sessions",
@@ -57,6 +62,7 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
     search: ReverseLookup | None = None
     reports: ReportsApi | None = None
     snms: SnmsApi | None = None
+    prefixes: PrefixApi | None = None
     if resolver is not None:
         rest = RecursiveApi(resolver, records, authorizer, edge.chain, authn.identify,
                             lambda: site, rest_limits)
@@ -73,8 +79,11 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
         snms = SnmsApi(records, authorizer, edge.chain, TokenIssuer(session_key(server_key)),
                        authn.throttle, allow_plain_http=web.allow_credentials_over_http,
                        max_handle_bytes=limits.max_handle_bytes)
+        if submit is not None:  # enterprise prefixes (企业前缀): applications and review
+            prefixes = PrefixApi.for_node(config.storage_url, config.prefixes, records.get,
+                                          submit, authn.identify, authorizer)
     return WebApp(rest, authn, search, edge, access_log, lambda: records.homed,
                   WebSettings(node_name=name, max_message_bytes=limits.max_message_bytes,
                               run_dir=config.home / "run",
                               escrows=tuple(e.name for e in config.escrow)),
-                  reports, snms)
+                  reports, snms, prefixes)

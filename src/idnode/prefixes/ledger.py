@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from idnode.auth.identity import Identity
 from idnode.errors import ConfigError, StorageError
 from idnode.prefixes.application import Application, Form
+from idnode.storage.side import connect_sqlite
 
 __all__ = ["AuditEntry", "Ledger", "SQLiteLedger", "open_ledger"]
 
@@ -189,17 +190,7 @@ class SQLiteLedger(Ledger):
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                                   check_same_thread=False)
-            try:
-                conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA synchronous = FULL")
-                for statement in _SQLITE_DDL:
-                    conn.execute(statement)
-            except sqlite3.Error as exc:
-                conn.close()
-                raise StorageError(reason=f"prefix ledger {self.path}: {exc}") from exc
-            self._conn = conn
+            self._conn = connect_sqlite(self.path, _SQLITE_DDL, "prefix ledger")
         return self._conn
 
     def _transaction(self, what: str, fn: Callable[[Execute], T]) -> T:

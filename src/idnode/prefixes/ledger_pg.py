@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
 
 from idnode.errors import StorageError
 from idnode.prefixes.ledger import _INDEX, Cursor, Execute, Ledger
 from idnode.storage.postgres import redact_url, split_url
+from idnode.storage.side import connect_postgres
 
 __all__ = ["PostgresLedger"]
 
@@ -42,21 +42,8 @@ class PostgresLedger(Ledger):
 
     def _db(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            conn = psycopg.connect(self._conninfo, autocommit=True,
-                                   connect_timeout=max(1, round(self._timeout)))
-            try:
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-                    if self._schema is not None:
-                        name = sql.Identifier(self._schema)
-                        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
-                        conn.execute(sql.SQL("SET search_path TO {}").format(name))
-                    for statement in _DDL:
-                        conn.execute(statement)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
+            self._conn = connect_postgres(self._conninfo, self._schema, _DDL, _DDL_LOCK,
+                                          self._timeout)
         return self._conn
 
     def _transaction(self, what: str, fn: Callable[[Execute], T]) -> T:

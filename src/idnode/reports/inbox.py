@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from idnode.errors import ConfigError, StorageError
+from idnode.storage.side import connect_sqlite
 
 __all__ = ["Channel", "Inbox", "Received", "SQLiteInbox", "StoredBatch", "StreamMark",
            "open_inbox"]
@@ -132,17 +133,7 @@ class SQLiteInbox(Inbox):
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                                   check_same_thread=False)
-            try:
-                conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA synchronous = FULL")  # an acknowledged batch is kept
-                for statement in _SQLITE_DDL:
-                    conn.execute(statement)
-            except sqlite3.Error as exc:
-                conn.close()
-                raise StorageError(reason=f"report inbox {self.path}: {exc}") from exc
-            self._conn = conn
+            self._conn = connect_sqlite(self.path, _SQLITE_DDL, "report inbox")
         return self._conn
 
     def _run(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:

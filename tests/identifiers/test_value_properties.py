@@ -23,6 +23,7 @@ from idnode.identifiers.values import (
     decode_data,
 )
 from idnode.identifiers.values.pubkey import DSA_PUB_KEY, RSA_PUB_KEY
+from idnode.protocol.wire import Writer
 
 FAST = settings(max_examples=150, deadline=None)
 
@@ -171,3 +172,13 @@ def test_value_skeletons_give_value_or_invalid_value(obj: dict[str, Any]) -> Non
     except InvalidValue:
         return
     assert value_from_json(json.loads(json.dumps(value_to_json(value)))) == value
+
+
+@FAST
+@given(handle_values)
+def test_the_one_step_encoding_is_the_writers(value: HandleValue) -> None:
+    # to_wire() builds values without references in one join; it must equal write().
+    writer = Writer()
+    value.write(writer)
+    assert value.to_wire() == writer.getvalue()
+    assert HandleValue.from_wire(value.to_wire()) == value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pytest
 
@@ -399,11 +400,12 @@ def test_a_failing_op_is_rolled_back_alone(store: Store, monkeypatch: pytest.Mon
     store.create_handle(h("88.1/keep"), [v(1)])
     start = store.last_txn_id()
     _fail_on(store, "88.1/B", monkeypatch)
+    # overwrite=True keeps the creates out of a savepoint-free run (test_runs_of_creates)
     results = store.apply([
-        CreateHandle(h("88.1/A"), (v(1),)),
-        CreateHandle(h("88.1/B"), (v(1),)),
+        CreateHandle(h("88.1/A"), (v(1),), overwrite=True),
+        CreateHandle(h("88.1/B"), (v(1),), overwrite=True),
         DeleteHandle(h("88.1/keep")),
-        CreateHandle(h("88.1/C"), (v(1),)),
+        CreateHandle(h("88.1/C"), (v(1),), overwrite=True),
     ])
     assert [type(r).__name__ for r in results] == ["Record", "InvalidValue", "NoneType",
                                                    "Record"]
@@ -437,7 +439,16 @@ def test_a_storage_failure_aborts_the_whole_group(store: Store,
         if k == "88.1/b":
             raise error("disk on fire")
 
+    original_many = store._append_txns
+
+    def append_many(rows: Sequence[tuple[float, str, str, str, tuple[HandleValue, ...],
+                                         bytes]]) -> None:
+        original_many(rows)  # a run of creates (.creates) logs them all at once
+        if any(row[2] == "88.1/b" for row in rows):
+            raise error("disk on fire")
+
     monkeypatch.setattr(store, "_append_txn", append)
+    monkeypatch.setattr(store, "_append_txns", append_many)
     for ops in ([CreateHandle(h("88.1/a"), (v(1),)), CreateHandle(h("88.1/b"), (v(1),))],
                 [CreateHandle(h("88.1/b"), (v(1),))]):
         with pytest.raises(expected, match="disk on fire"):

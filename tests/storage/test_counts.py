@@ -71,8 +71,9 @@ def test_counts_in_a_group_with_failing_and_rolled_back_ops(
 
     monkeypatch.setattr(store, "_append_txn", append)
     results = store.apply([
-        CreateHandle(h("88.1/new-ok"), (v(1),)),
-        CreateHandle(h("88.1/new-bad"), (v(1),)),       # rolled back after its write
+        # overwrite=True: each in its savepoint, not in a run of creates (.creates)
+        CreateHandle(h("88.1/new-ok"), (v(1),), overwrite=True),
+        CreateHandle(h("88.1/new-bad"), (v(1),), overwrite=True),  # rolled back after it
         DeleteHandle(h("88.1/1")),                      # rolled back after its write
         DeleteHandle(h("88.1/2")),
         CreateHandle(h("88.1/0"), (v(1),)),             # exists

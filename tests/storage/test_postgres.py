@@ -102,7 +102,16 @@ def test_a_server_error_mid_group_aborts_it_and_the_store_recovers(
             if key == "88.1/b":
                 store._writer().execute("SELECT 1 / 0")  # type: ignore[attr-defined]
 
+        original_many = store._append_txns
+
+        def append_many(rows: list[tuple[float, str, str, str, tuple[HandleValue, ...],
+                                         bytes]]) -> None:
+            original_many(rows)  # a run of creates logs them at once (.creates)
+            if any(row[2] == "88.1/b" for row in rows):
+                store._writer().execute("SELECT 1 / 0")  # type: ignore[attr-defined]
+
         monkeypatch.setattr(store, "_append_txn", append)
+        monkeypatch.setattr(store, "_append_txns", append_many)
         ops = [CreateHandle(h(f"88.1/{name}"), (v(1),)) for name in "abc"]
         with pytest.raises(StorageError, match="division by zero"):
             store.apply(ops)

@@ -473,8 +473,9 @@ def test_rolled_back_writes_leave_no_digest_change(store: Store,
             raise InvalidValue(reason="injected failure")
 
     monkeypatch.setattr(store, "_append_txn", append)
-    results = store.apply([CreateHandle(h("88.1/ok"), (v(1),)),
-                           CreateHandle(h("88.1/bad"), (v(1),)),
+    # overwrite=True: each create in its savepoint, not in a run of creates (.creates)
+    results = store.apply([CreateHandle(h("88.1/ok"), (v(1),), overwrite=True),
+                           CreateHandle(h("88.1/bad"), (v(1),), overwrite=True),
                            ModifyValues(h("88.1/b"), (v(1, "changed"),)),
                            DeleteHandle(h("88.1/b")),
                            DeleteHandle(h("88.1/c"))])

@@ -2,12 +2,15 @@
 
 Per row the cost is one :func:`idnode.templates.validate` call and a tuple compare; per batch
 one snapshot read of the existing records (:meth:`Store.get_records`) and one
-:meth:`Store.apply` of ``CreateHandle`` operations (group commit). Existing records are
-compared without timestamps, so re-importing the same data counts as done.
+:meth:`Store.apply` of ``CreateHandle`` operations (group commit; new records are written as
+one run, see :mod:`idnode.storage.creates`). Existing records are compared without
+timestamps, so re-importing the same data counts as done. A batch is written on a thread of
+its own while the next is read and checked; outcomes and checkpoints stay in order.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -60,9 +63,24 @@ OnBatch = Callable[[int, int], None]
 @dataclass(slots=True)
 class _Pending:
     rows: list[tuple[Row, Handle, tuple[HandleValue, ...]]] = field(default_factory=list)
+    #: rows that failed their checks, reported with the batch's other outcomes
+    bad: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    #: the administrator value of each prefix in the batch, stamped when it is written
+    admins: dict[str, HandleValue] = field(default_factory=dict)
     read: int = 0
     end: int = 0
     last_row: int = 0
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What writing one batch did, handed back to the reading thread."""
+
+    created: int = 0
+    unchanged: int = 0
+    overwritten: int = 0
+    #: (row number, handle, reasons, whether a conflict rather than a bad row)
+    problems: list[tuple[int, str, list[str], bool]] = field(default_factory=list)
 
 
 def _shape(values: Iterable[HandleValue]) -> _Shape:
@@ -80,23 +98,55 @@ class ImportJob:
         self._admins: dict[str, HandleValue] = {}
 
     def run(self, rows: Iterable[Row]) -> Counts:
-        pending = _Pending()
+        """Import ``rows``. Batches are written on a thread of their own while the next one is
+        read and checked (SQLite and PostgreSQL drivers release the GIL while the database
+        works); each batch's outcome is reported, and its checkpoint taken, in order."""
         size = self.options.batch
-        for row in rows:
-            self.counts.rows += 1
-            pending.read += 1
-            pending.end, pending.last_row = row.end, row.number
-            checked = self._check(row)
-            if isinstance(checked, list):
-                self._bad(row, checked)
-            else:
-                pending.rows.append((row, *checked))
-            if pending.read >= size:  # bad rows count too: checkpoints keep coming
-                self._flush(pending)
-                pending = _Pending()
-        if pending.read:
-            self._flush(pending)
+        with concurrent.futures.ThreadPoolExecutor(1, "idnode-import") as writer:
+            inflight: tuple[_Pending, concurrent.futures.Future[_Outcome]] | None = None
+            pending = _Pending()
+            for row in rows:
+                self.counts.rows += 1
+                pending.read += 1
+                pending.end, pending.last_row = row.end, row.number
+                checked = self._check(row)
+                if isinstance(checked, list):
+                    pending.bad.append((row.number, row.handle, checked))
+                else:
+                    pending.rows.append((row, *checked))
+                    prefix = checked[0].home_prefix
+                    if prefix not in pending.admins:
+                        pending.admins[prefix] = self._admin(prefix)
+                if pending.read >= size:  # bad rows count too: checkpoints keep coming
+                    self._settle(inflight)
+                    inflight = pending, writer.submit(self._write, pending)
+                    pending = _Pending()
+            self._settle(inflight)
+            if pending.read:
+                self._settle((pending, writer.submit(self._write, pending)))
         return self.counts
+
+    def _settle(self, inflight: tuple[_Pending, concurrent.futures.Future[_Outcome]] | None,
+                ) -> None:
+        """Wait for a batch's write; report its rows in row order; take its checkpoint."""
+        if inflight is None:
+            return
+        pending, future = inflight
+        outcome = future.result()  # a storage failure surfaces here, before any checkpoint
+        counts = self.counts
+        counts.created += outcome.created
+        counts.unchanged += outcome.unchanged
+        counts.overwritten += outcome.overwritten
+        problems = [(number, handle, reasons, False) for number, handle, reasons in pending.bad]
+        problems.extend(outcome.problems)
+        problems.sort(key=lambda problem: problem[0])
+        for number, handle, reasons, conflict in problems:
+            if conflict:
+                counts.conflicts += 1
+            else:
+                counts.bad += 1
+            self.report.add(number, handle, reasons)
+        self.on_batch(pending.end, pending.last_row)
 
     # -- one row ----------------------------------------------------------------------
     def _check(self, row: Row) -> tuple[Handle, tuple[HandleValue, ...]] | list[str]:
@@ -116,10 +166,6 @@ class ImportJob:
         except TemplateViolation as exc:
             return exc.problems
         return handle, (*values, self._admin(handle.home_prefix))
-
-    def _bad(self, row: Row, reasons: list[str]) -> None:
-        self.counts.bad += 1
-        self.report.add(row.number, row.handle, reasons)
 
     def _is_homed(self, prefix: str) -> bool:
         homed = self._homed.get(prefix)
@@ -144,33 +190,36 @@ class ImportJob:
                 return value.data  # the prefix's own administrator (group) administers it
         return AdminData(ALL_PERMISSIONS, f"{prefix}/ADMIN", _DEFAULT_ADMIN_INDEX).to_bytes()
 
-    # -- one batch --------------------------------------------------------------------
-    def _flush(self, pending: _Pending) -> None:
-        counts = self.counts
+    # -- one batch (on the writing thread) ------------------------------------------------
+    def _write(self, pending: _Pending) -> _Outcome:
+        outcome = _Outcome()
         existing = self.store.get_records([h.key for _, h, _ in pending.rows])
         stamp = int(time.time())
-        admins = {prefix: v.with_timestamp(stamp) for prefix, v in self._admins.items()}
+        admins = {prefix: v.with_timestamp(stamp) for prefix, v in pending.admins.items()}
         ops: list[CreateHandle] = []
         owners: list[Row] = []
         seen: dict[str, tuple[_Shape, int]] = {}
+
+        def conflict(row: Row, reason: str) -> None:
+            outcome.problems.append((row.number, row.handle, [f"conflict: {reason}"], True))
+
         for row, handle, values in pending.rows:
             shape = _shape(values)
             key = handle.key
             first = seen.get(key)
             if first is not None:
                 if first[0] == shape:
-                    counts.unchanged += 1
+                    outcome.unchanged += 1
                 else:
-                    self._conflict(row, f"given again with other values (first in row "
-                                        f"{first[1]})")
+                    conflict(row, f"given again with other values (first in row {first[1]})")
                 continue
             seen[key] = (shape, row.number)
             old = existing.get(key)
             if old is not None and _shape(old.values) == shape:
-                counts.unchanged += 1
+                outcome.unchanged += 1
                 continue
             if old is not None and not self.options.overwrite:
-                self._conflict(row, "exists with other values (use --overwrite to replace)")
+                conflict(row, "exists with other values (use --overwrite to replace)")
                 continue
             for value in values:
                 if value.type != "HS_ADMIN":
@@ -184,15 +233,11 @@ class ImportJob:
         for n, (op, row) in enumerate(zip(ops, owners, strict=True)):
             result = results[n] if results else None
             if isinstance(result, HandleExists):
-                self._conflict(row, "created by someone else during the import")
+                conflict(row, "created by someone else during the import")
             elif isinstance(result, RegistryError):
-                self._bad(row, [str(result)])
+                outcome.problems.append((row.number, row.handle, [str(result)], False))
             elif op.overwrite:
-                counts.overwritten += 1
+                outcome.overwritten += 1
             else:
-                counts.created += 1
-        self.on_batch(pending.end, pending.last_row)
-
-    def _conflict(self, row: Row, reason: str) -> None:
-        self.counts.conflicts += 1
-        self.report.add(row.number, row.handle, [f"conflict: {reason}"])
+                outcome.created += 1
+        return outcome

@@ -43,6 +43,8 @@ TTL_ABSOLUTE = 1
 DEFAULT_TTL = 86400
 
 _FIXED = struct.Struct(">IIBIB")  # index, timestamp, ttlType, ttl, permissions
+_U32 = struct.Struct(">I")
+_NO_REFERENCES = bytes(4)
 _U32_MAX = 0xFFFF_FFFF
 
 
@@ -121,6 +123,11 @@ class HandleValue:
 
     # -- wire -------------------------------------------------------------------------
     def to_wire(self) -> bytes:
+        if not self.references:  # the common case, in one step: stores encode every value
+            kind = self.type.encode("utf-8")
+            return b"".join((_FIXED.pack(self.index, self.timestamp, self.ttl_type, self.ttl,
+                                         self.permissions), _U32.pack(len(kind)), kind,
+                             _U32.pack(len(self.data)), self.data, _NO_REFERENCES))
         writer = Writer()
         self.write(writer)
         return writer.getvalue()

@@ -27,14 +27,12 @@ from idnode.errors import (
     InvalidValue,
     RegistryError,
     StorageError,
-    TooManyValues,
     ValueExists,
     ValuesNotFound,
     WriteConflict,
 )
 from idnode.identifiers.handle import Handle, handle_key, prefix_handle
 from idnode.identifiers.value import HandleValue
-from idnode.storage.backfill import Backfill
 from idnode.storage.contract import BATCH_SIZE
 from idnode.storage.core import (
     by_index,
@@ -42,6 +40,7 @@ from idnode.storage.core import (
     normalise_prefix,
     prefix_range,
 )
+from idnode.storage.creates import RunCreates, plain_create_runs
 from idnode.storage.digest import BUCKETS
 from idnode.storage.index import MAX_SEARCH_LIMIT, plan_search
 from idnode.storage.ops import (
@@ -93,7 +92,7 @@ def _index_list(indexes: Iterable[int]) -> str:
     return ", ".join(str(index) for index in sorted(indexes))
 
 
-class Store(Replicated, Backfill):
+class Store(Replicated, RunCreates):
     """A handle store. Thread-safe: reads from any thread, writes serialised internally.
 
     Use :func:`idnode.storage.open_store` to get one.
@@ -319,9 +318,10 @@ class Store(Replicated, Backfill):
             except StorageError:
                 raise
             except RegistryError as exc:
-                # Only a lone operation runs without a savepoint; its error was rolled back
-                # with the whole transaction.
-                return [exc]
+                # Raised by a lone operation (it runs without a savepoint) or from inside a
+                # run of creates (.creates): the whole transaction was rolled back, so every
+                # operation failed with it.
+                return [exc] * len(ops)
             except self.driver_errors as exc:
                 self._fail("writing", exc)
 
@@ -333,17 +333,22 @@ class Store(Replicated, Backfill):
                 results.append(self._execute(ops[0]))
                 return results
             pending = self._buffered()
-            for op in ops:
-                mark = pending.mark()
-                try:
-                    with self._savepoint():
-                        results.append(self._execute(op))
-                except StorageError:
-                    raise
-                except RegistryError as exc:
-                    # Any other error aborts the whole transaction, buffer and all.
-                    pending.undo(mark)
-                    results.append(exc)
+            n = 0
+            for start, end in [*plain_create_runs(ops), (len(ops), len(ops))]:
+                for op in ops[n:start]:
+                    mark = pending.mark()
+                    try:
+                        with self._savepoint():
+                            results.append(self._execute(op))
+                    except StorageError:
+                        raise
+                    except RegistryError as exc:
+                        # Any other error aborts the whole transaction, buffer and all.
+                        pending.undo(mark)
+                        results.append(exc)
+                if start < end:  # new records of distinct handles: no savepoints (.creates)
+                    results.extend(self._create_run(ops[start:end]))
+                n = end
         return results
 
     def _apply_one(self, op: WriteOp) -> WriteResult:
@@ -540,22 +545,6 @@ class Store(Replicated, Backfill):
         if record is None:
             raise HandleNotFound(handle=handle.text)
         return record
-
-    def _checked(self, values: Sequence[HandleValue]) -> tuple[HandleValue, ...]:
-        """``values`` sorted by index, after the checks every stored value must pass."""
-        self._check_count(len(values))
-        seen: set[int] = set()
-        for value in values:
-            if value.index == 0:
-                raise InvalidValue(reason=f"index 0 cannot be stored ({value.type} value)")
-            if value.index in seen:
-                raise InvalidValue(reason=f"index {value.index} given twice")
-            seen.add(value.index)
-        return by_index(values)
-
-    def _check_count(self, count: int) -> None:
-        if count > self.max_values:
-            raise TooManyValues(count=count, limit=self.max_values)
 
     def _logged(self, op: str, record: Record) -> Record:
         self._append_txn(time.time(), op, record.key, record.handle, record.values)

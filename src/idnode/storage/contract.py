@@ -28,6 +28,8 @@ Write contract (called with the store's write lock held, inside ``_transaction()
 - ``_set_homed(prefix, homed)``: add or remove a homed prefix; False when nothing changed;
   ``_load_homed()``: the homed set as the transaction sees it.
 - ``_append_txn(timestamp, op, key, handle, values)``: append one log entry;
+  ``_existing_keys``, ``_insert_records``, ``_index_many`` and ``_append_txns`` do the same
+  for a run of new records at once (:mod:`.creates`); they have one-by-one defaults;
   ``_copy_txn(txn)``: append a primary's entry with its id; ``_reserve_txn_ids(upto)``: make
   the next appended id greater than ``upto``; ``_newest_txn_id()``, ``_nth_newest_txn_id``,
   ``_delete_txns`` and ``_cut_txns`` for the log's upkeep.
@@ -294,6 +296,29 @@ class Backend(ABC):
     def _append_txn(self, timestamp: float, op: str, key: str, handle: str,
                     values: tuple[HandleValue, ...]) -> None:
         """Append one entry to the transaction log."""
+
+    # Runs of new records (.creates); a backend overrides these with multi-row statements.
+    def _existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` that have a record, as the write transaction sees it."""
+        return {key for key in keys if self._load(key) is not None}
+
+    def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
+                                                    list[bytes], bytes]]) -> None:
+        """Write new records ``(key, handle, values, wires, encoded)``; none exists yet."""
+        for key, handle, values, _, _ in rows:
+            self._put(key, handle, values, ())
+
+    def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
+        """:meth:`_index` for each ``(key, entries)``."""
+        for key, entries in rows:
+            self._index(key, entries)
+
+    def _append_txns(self, rows: Sequence[tuple[float, str, str, str,
+                                                 tuple[HandleValue, ...], bytes]]) -> None:
+        """Append log entries ``(timestamp, op, key, handle, values, encoded values)``, in
+        order."""
+        for timestamp, op, key, handle, values, _ in rows:
+            self._append_txn(timestamp, op, key, handle, values)
 
     @abstractmethod
     def _copy_txn(self, txn: Txn) -> None:

@@ -94,8 +94,22 @@ def decode_types(text: str | None) -> frozenset[str] | None:
     return None if text is None else frozenset(json.loads(text))
 
 
+#: value type → its indexed spelling; a node sees few distinct types, bounded anyway
+_UPPER: dict[str, str] = {}
+_UPPER_MAX = 4096
+
+
+def _upper(type_: str) -> str:
+    upper = _UPPER.get(type_)
+    if upper is None:
+        upper = ascii_upper(type_)
+        if len(_UPPER) < _UPPER_MAX:
+            _UPPER[type_] = upper
+    return upper
+
+
 def _entry(key: str, value: HandleValue, types: frozenset[str]) -> IndexEntry | None:
-    type_ = ascii_upper(value.type)
+    type_ = _upper(value.type)
     if type_ not in types or not value.public_read or len(value.data) > MAX_INDEXED_BYTES:
         return None
     try:
@@ -112,7 +126,10 @@ def _entry(key: str, value: HandleValue, types: frozenset[str]) -> IndexEntry | 
 def index_entries(key: str, values: Iterable[HandleValue],
                   types: frozenset[str]) -> list[IndexEntry]:
     """The entries of ``values`` of the handle ``key``."""
-    return [entry for value in values if (entry := _entry(key, value, types)) is not None]
+    if not types:
+        return []
+    return [entry for value in values
+            if _upper(value.type) in types and (entry := _entry(key, value, types)) is not None]
 
 
 def index_changes(key: str, old: Iterable[HandleValue], values: Sequence[HandleValue],

@@ -318,6 +318,39 @@ class PostgresStore(Store):
                     [(key, value.index, wire) for value, wire
                      in zip(values, self._wires(values), strict=True)])
 
+    # -- runs of new records (.creates): one pipelined statement per table --------------
+    def _existing_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = self._writer().execute("SELECT key FROM handles WHERE key = ANY(%s)",
+                                      (list(keys),)).fetchall()
+        return {row[0] for row in rows}
+
+    def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
+                                                    list[bytes], bytes]]) -> None:
+        with self._writer().cursor() as cursor:
+            cursor.executemany("INSERT INTO handles (key, handle) VALUES (%s, %s)",
+                               [(key, handle) for key, handle, _, _, _ in rows])
+            cursor.executemany("INSERT INTO handle_values (key, idx, wire) VALUES (%s, %s, %s)",
+                               [(key, value.index, wire) for key, _, values, wires, _ in rows
+                                for value, wire in zip(values, wires, strict=True)])
+
+    def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
+        forward, reverse = _INDEX
+        with self._writer().cursor() as cursor:
+            cursor.executemany(forward, [(t, data, key, idx) for key, entries in rows
+                                         for t, data, idx in entries])
+            cursor.executemany(reverse, [(t, data[::-1], key, idx) for key, entries in rows
+                                         for t, data, idx in entries])
+
+    def _append_txns(self, rows: Sequence[tuple[float, str, str, str,
+                                                 tuple[HandleValue, ...], bytes]]) -> None:
+        with self._writer().cursor() as cursor:
+            cursor.executemany("INSERT INTO txlog (ts, op, key, handle, vals)"
+                               " VALUES (%s, %s, %s, %s, %s)",
+                               [(ts, op, key, handle, encoded)
+                                for ts, op, key, handle, _, encoded in rows])
+
     def _drop(self, key: str) -> Record | None:
         # RETURNING, not rowcount: in pipeline mode only fetching waits for the result.
         row = self._writer().execute(_DROP, (key, key)).fetchone()

@@ -99,6 +99,9 @@ _INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?
           "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
 _UNINDEX = ("DELETE FROM value_index WHERE type = ? AND data = ? AND key = ? AND idx = ?",
             "DELETE FROM value_index_rev WHERE type = ? AND rdata = ? AND key = ? AND idx = ?")
+#: keys per ``IN (…)`` list (SQLite allows a few thousand parameters)
+_KEYS_PER_QUERY = 500
+_KEYS_IN = "SELECT key FROM handles WHERE key IN ({marks})"
 _COUNT = ("INSERT INTO handle_counts (prefix, n) VALUES (?, ?)"
           " ON CONFLICT (prefix) DO UPDATE SET n = n + excluded.n")
 # The exact-match page: one range of value_index's key, already in key order.
@@ -327,6 +330,38 @@ class SQLiteStore(Store):
                                " VALUES (?, ?, ?)",
                                [(key, value.index, wire) for value, wire
                                 in zip(values, self._wires(values), strict=True)])
+
+    # -- runs of new records (.creates): one multi-row statement per table ---------------
+    def _existing_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for n in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[n:n + _KEYS_PER_QUERY]
+            statement = _KEYS_IN.format(marks=", ".join("?" * len(chunk)))
+            found.update(row[0] for row in self._writer.execute(statement, chunk))
+        return found
+
+    def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
+                                                    list[bytes], bytes]]) -> None:
+        writer = self._writer
+        writer.executemany("INSERT INTO handles (key, handle) VALUES (?, ?)",
+                           [(key, handle) for key, handle, _, _, _ in rows])
+        writer.executemany("INSERT INTO handle_values (key, idx, wire) VALUES (?, ?, ?)",
+                           [(key, value.index, wire) for key, _, values, wires, _ in rows
+                            for value, wire in zip(values, wires, strict=True)])
+
+    def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
+        forward, reverse = _INDEX
+        self._writer.executemany(forward, [(t, data, key, idx) for key, entries in rows
+                                           for t, data, idx in entries])
+        self._writer.executemany(reverse, [(t, data[::-1], key, idx) for key, entries in rows
+                                           for t, data, idx in entries])
+
+    def _append_txns(self, rows: Sequence[tuple[float, str, str, str,
+                                                 tuple[HandleValue, ...], bytes]]) -> None:
+        self._writer.executemany("INSERT INTO txlog (ts, op, key, handle, vals)"
+                                 " VALUES (?, ?, ?, ?, ?)",
+                                 [(ts, op, key, handle, encoded)
+                                  for ts, op, key, handle, _, encoded in rows])
 
     def _drop(self, key: str) -> Record | None:
         writer = self._writer

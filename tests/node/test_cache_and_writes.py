@@ -98,6 +98,40 @@ def test_group_commit_acknowledges_each_write_with_its_own_result() -> None:
     assert sum(commits) == 50  # each successful write reported once
 
 
+def test_a_batch_is_committed_whole_with_a_result_per_operation() -> None:
+    store = open_store("memory:")
+    store.home_prefix("88.1")
+    store.create_handle(Handle.parse("88.1/taken"), [HandleValue(1, "URL", b"old")])
+    groups: list[int] = []
+    applied: list[int] = []
+    original = store.apply
+
+    def apply(ops: list[CreateHandle]) -> list[object]:
+        applied.append(len(ops))
+        return original(ops)  # type: ignore[arg-type,return-value]
+
+    store.apply = apply  # type: ignore[assignment,method-assign]
+
+    async def go() -> None:
+        queue = WriteQueue(store, batch_max=16, on_commit=lambda ops: groups.append(len(ops)))
+        queue.start()
+        ops = [CreateHandle(Handle.parse(f"88.1/b{i}"), (HandleValue(1, "URL", b"x"),))
+               for i in range(100)]
+        ops[7] = CreateHandle(Handle.parse("88.1/taken"), (HandleValue(1, "URL", b"x"),))
+        lone = asyncio.ensure_future(queue.submit(CreateHandle(
+            Handle.parse("88.1/lone"), (HandleValue(1, "URL", b"x"),))))
+        results = await queue.submit_many(ops)
+        await lone
+        assert len(results) == 100 and isinstance(results[7], HandleExists)
+        assert sum(not isinstance(r, Exception) for r in results) == 99
+        assert await queue.submit_many([]) == []
+        await queue.close()
+    run(go())
+    assert 100 in applied or 101 in applied  # batch_max never splits a batch
+    assert sum(groups) == 100  # 99 of the batch and the lone write
+    assert store.count_handles("88.1") == 101
+
+
 def test_a_read_that_overlaps_a_local_commit_is_not_cached(tmp_path: Path) -> None:
     from idnode.node.records import Records
 

@@ -41,7 +41,9 @@ class WriteQueue:
         self._batch_max = batch_max
         self._max_queued = max_queued
         self._on_commit = on_commit
-        self._queue: list[tuple[WriteOp, asyncio.Future[WriteResult]]] = []
+        #: (operations, future of their results): a lone write or a whole batch
+        self._queue: list[tuple[Sequence[WriteOp], asyncio.Future[list[WriteResult]]]] = []
+        self._queued = 0  # operations in the queue
         self._wakeup = asyncio.Event()
         self._executor = concurrent.futures.ThreadPoolExecutor(1, "idnode-writer")
         self._task: asyncio.Task[None] | None = None
@@ -52,19 +54,48 @@ class WriteQueue:
 
     async def submit(self, op: WriteOp) -> WriteResult:
         """Queue ``op``; return its result after the commit, or raise its error."""
-        if self._closing:
-            raise ServerBusy(reason="server is shutting down")
-        if len(self._queue) >= self._max_queued:
-            raise ServerBusy(reason="write queue is full")
-        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((op, future))
-        self._wakeup.set()
-        result = await future
+        [result] = await self._enqueue((op,))
         if isinstance(result, RegistryError):
             raise result
         if self.confirm is not None:
             await self.confirm(self._position)
         return result
+
+    async def submit_many(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Queue ``ops`` together (one group commit, however many ``batch_max`` allows
+        otherwise); return each one's result, an error included, after the commit."""
+        if not ops:
+            return []
+        results = await self._enqueue(ops)
+        if self.confirm is not None and any(not isinstance(r, RegistryError) for r in results):
+            await self.confirm(self._position)
+        return results
+
+    async def _enqueue(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        if self._closing:
+            raise ServerBusy(reason="server is shutting down")
+        if self._queued + len(ops) > self._max_queued:
+            raise ServerBusy(reason="write queue is full")
+        future: asyncio.Future[list[WriteResult]] = asyncio.get_running_loop().create_future()
+        self._queue.append((ops, future))
+        self._queued += len(ops)
+        self._wakeup.set()
+        return await future
+
+    def _take(self) -> list[tuple[Sequence[WriteOp], asyncio.Future[list[WriteResult]]]]:
+        """The next group: queued entries up to ``batch_max`` operations (a batch submitted
+        together is never split)."""
+        taken = 0
+        for n, (ops, _) in enumerate(self._queue):
+            if n and taken + len(ops) > self._batch_max:
+                break
+            taken += len(ops)
+        else:
+            n = len(self._queue)
+        group = self._queue[:n]
+        del self._queue[:n]
+        self._queued -= taken
+        return group
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -72,13 +103,12 @@ class WriteQueue:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                batch = self._queue[:self._batch_max]
-                del self._queue[:self._batch_max]
-                ops = [op for op, _ in batch]
+                group = self._take()
+                ops = [op for entry, _ in group for op in entry]
                 try:
                     results = await loop.run_in_executor(self._executor, self._apply, ops)
                 except Exception as exc:  # the commit failed: nothing was acknowledged
-                    for _, future in batch:
+                    for _, future in group:
                         if not future.done():
                             future.set_exception(exc)
                     continue
@@ -90,9 +120,11 @@ class WriteQueue:
                 except Exception:  # the writes are committed: answer them regardless
                     log.exception("after-commit hook failed")
                 finally:
-                    for (_, future), result in zip(batch, results, strict=True):
+                    start = 0
+                    for entry, future in group:
                         if not future.done():
-                            future.set_result(result)
+                            future.set_result(results[start:start + len(entry)])
+                        start += len(entry)
             if self._closing and not self._queue:
                 return
 

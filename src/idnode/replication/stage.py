@@ -22,6 +22,7 @@ from idnode.errors import (
     ServerBusy,
 )
 from idnode.identifiers.value import HandleValue
+from idnode.node.batch import BATCH_CREATE
 from idnode.node.context import RequestContext
 from idnode.node.pipeline import Handler, Response
 from idnode.node.records import Records
@@ -48,7 +49,7 @@ __all__ = ["REPLICATION_TRANSPORT", "Replication", "status_of"]
 REPLICATION_TRANSPORT = "tls"
 _WRITES = frozenset({OpCode.CREATE_HANDLE, OpCode.DELETE_HANDLE, OpCode.ADD_VALUE,
                      OpCode.REMOVE_VALUE, OpCode.MODIFY_VALUE, OpCode.HOME_PREFIX,
-                     OpCode.UNHOME_PREFIX})
+                     OpCode.UNHOME_PREFIX, BATCH_CREATE})
 _AUTHORITATIVE = int(OpFlag.AUTHORITATIVE)
 #: Bounds on one answer, whatever the asker wants.
 _MAX_ENTRIES = 10_000

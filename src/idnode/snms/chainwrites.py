@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from idnode.auth.identity import Identity
 from idnode.errors import ProtocolError, RegistryError
 from idnode.identifiers.value import HandleValue
+from idnode.node.batch import BATCH_CREATE, BatchCreate
 from idnode.node.context import Connection, RequestContext
 from idnode.node.pipeline import Handler, Stream
 from idnode.protocol.bodies import (
@@ -49,13 +50,31 @@ class ChainWriter:
     async def delete(self, conn: Connection, identity: Identity, handle: str) -> None:
         await self._run(conn, identity, OpCode.DELETE_HANDLE, HandleRequest(handle), 0)
 
+    async def create_many(self, conn: Connection, identity: Identity,
+                          items: Sequence[tuple[str, tuple[HandleValue, ...]]],
+                          ) -> list[RegistryError | None]:
+        """Create each ``(handle, values)`` (none overwriting) through the chain in one pass
+        (:mod:`idnode.node.batch`); one result per item: ``None`` or its error.
+
+        :raises RegistryError: the node refused the whole batch (a mirror, say).
+        """
+        body = BatchCreate(tuple(items))
+        message = Message(opcode=BATCH_CREATE, opflags=0, body=b"",
+                          request_id=next(self._ids) & 0x7FFF_FFFF)
+        ctx = RequestContext(conn, identity=identity, challenge=False).with_body(body)
+        self._check(await self.chain(ctx, message))
+        return body.results
+
     async def _run(self, conn: Connection, identity: Identity, opcode: int, body: Body,
                    flags: int) -> None:
         """:raises RegistryError: the operation's response code and message."""
         message = Message(opcode=opcode, opflags=flags, body=body.to_wire(),
                           request_id=next(self._ids) & 0x7FFF_FFFF)
         ctx = RequestContext(conn, identity=identity, challenge=False)
-        reply = await self.chain(ctx, message)
+        self._check(await self.chain(ctx, message))
+
+    @staticmethod
+    def _check(reply: Message | Stream) -> None:
         if isinstance(reply, Stream):  # not produced for these opcodes
             raise ProtocolError(reason="unexpected multi-part answer")
         if reply.response_code != ResponseCode.SUCCESS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idnode.errors import OperationNotSupported, ProtocolError
+from idnode.node.batch import BATCH_CREATE, BatchCreate
 from idnode.node.context import RequestContext
 from idnode.node.pipeline import Handler, Response
 from idnode.protocol.bodies import decode_request_body
@@ -58,6 +59,12 @@ class Guard:
             raise OperationNotSupported(reason="encrypted messages need a session, and "
                                                "sessions are not supported yet")
         opcode = request.opcode
+        if opcode == BATCH_CREATE:
+            # in-process only: its body is an object no transport can produce (node/batch.py)
+            if not isinstance(ctx.body, BatchCreate):
+                raise OperationNotSupported(reason=f"opcode {opcode} is not supported by "
+                                                   "this node")
+            return await next_(ctx, request)
         if opcode in NOT_YET:
             raise OperationNotSupported(reason=NOT_YET[opcode])
         if opcode not in SUPPORTED:

@@ -17,8 +17,9 @@ from bulk.conftest import PREFIX, csv_rows
 from idnode.bulk.state import state_path
 from idnode.cli.main import main
 from idnode.config import load_config
-from idnode.errors import StorageError
+from idnode.errors import RegistryError, StorageError
 from idnode.storage import SQLiteStore, WriteOp, WriteResult, open_store
+from idnode.storage.creates import Prepared
 from integration.nodeproc import NodeProcess, idnode
 
 
@@ -37,11 +38,13 @@ def test_failed_batch_then_resume(home: Path, tmp_path: Path, template_file: Pat
     real = SQLiteStore.apply
     calls: list[int] = []
 
-    def failing(self: SQLiteStore, ops: Sequence[WriteOp]) -> list[WriteResult]:
+    def failing(self: SQLiteStore, ops: Sequence[WriteOp],
+                prepared: Sequence[Prepared | RegistryError | None] | None = None,
+                ) -> list[WriteResult]:
         calls.append(len(ops))
         if len(calls) == 3:
             raise StorageError(reason="disk gone (simulated)")
-        return real(self, ops)
+        return real(self, ops, prepared)
 
     monkeypatch.setattr(SQLiteStore, "apply", failing)
     args = ["import", str(home), str(data), "--template", str(template_file), "--quiet",

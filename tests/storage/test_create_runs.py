@@ -118,3 +118,20 @@ def test_runs_are_found(kinds: str, spans: list[tuple[int, int]]) -> None:
         else:
             ops.append(DeleteHandle(h(f"88.1/{n}")))
     assert plain_create_runs(ops) == spans
+
+
+def test_creates_worked_out_beforehand_write_the_same(opener: Opener) -> None:
+    store = opener()
+    ops = _creates(20)
+    ops[4] = CreateHandle(h("88.1/twice"), (v(1), v(1, "y")))
+    ops.insert(9, DeleteHandle(h("88.1/item-0")))
+    prepared = store.prepare_creates(ops)
+    assert prepared[9] is None and isinstance(prepared[4], InvalidValue)
+    results = store.apply(ops, prepared)
+    assert isinstance(results[4], InvalidValue) and results[9] is None
+    assert store.count_handles("88.1") == 18  # 20 - the bad one - the deleted one
+    assert [t.key for t in store.txns_after(0)][:3] == ["88.1/item-0", "88.1/item-1",
+                                                        "88.1/item-2"]
+    check_digests(store)
+    with pytest.raises(ValueError, match="prepared"):
+        store.apply(ops, prepared[:3])

@@ -23,6 +23,7 @@ from idnode.identifiers.handle import Handle, handle_key, prefix_handle
 from idnode.identifiers.value import HandleValue, Reference
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
 from idnode.storage import CreateHandle, Store
+from idnode.storage.creates import Prepared
 from idnode.templates import Template, validate
 
 __all__ = ["ADMIN_INDEX", "Counts", "ImportJob", "JobOptions"]
@@ -67,6 +68,9 @@ class _Pending:
     bad: list[tuple[int, str, list[str]]] = field(default_factory=list)
     #: the administrator value of each prefix in the batch, stamped when it is written
     admins: dict[str, HandleValue] = field(default_factory=dict)
+    #: one create per row of ``rows``, and what the store works out for each beforehand
+    ops: list[CreateHandle] = field(default_factory=list)
+    prepared: list[Prepared | RegistryError | None] = field(default_factory=list)
     read: int = 0
     end: int = 0
     last_row: int = 0
@@ -118,9 +122,12 @@ class ImportJob:
                     if prefix not in pending.admins:
                         pending.admins[prefix] = self._admin(prefix)
                 if pending.read >= size:  # bad rows count too: checkpoints keep coming
+                    self._seal(pending)
                     self._settle(inflight)
                     inflight = pending, writer.submit(self._write, pending)
                     pending = _Pending()
+            if pending.read:
+                self._seal(pending)
             self._settle(inflight)
             if pending.read:
                 self._settle((pending, writer.submit(self._write, pending)))
@@ -190,46 +197,60 @@ class ImportJob:
                 return value.data  # the prefix's own administrator (group) administers it
         return AdminData(ALL_PERMISSIONS, f"{prefix}/ADMIN", _DEFAULT_ADMIN_INDEX).to_bytes()
 
-    # -- one batch (on the writing thread) ------------------------------------------------
-    def _write(self, pending: _Pending) -> _Outcome:
-        outcome = _Outcome()
-        existing = self.store.get_records([h.key for _, h, _ in pending.rows])
+    # -- one batch ----------------------------------------------------------------------
+    def _seal(self, pending: _Pending) -> None:
+        """On the reading thread: stamp the batch's values and let the store work out its
+        creates, so that the writing thread only decides and writes."""
         stamp = int(time.time())
         admins = {prefix: v.with_timestamp(stamp) for prefix, v in pending.admins.items()}
-        ops: list[CreateHandle] = []
-        owners: list[Row] = []
-        seen: dict[str, tuple[_Shape, int]] = {}
-
-        def conflict(row: Row, reason: str) -> None:
-            outcome.problems.append((row.number, row.handle, [f"conflict: {reason}"], True))
-
-        for row, handle, values in pending.rows:
-            shape = _shape(values)
-            key = handle.key
-            first = seen.get(key)
-            if first is not None:
-                if first[0] == shape:
-                    outcome.unchanged += 1
-                else:
-                    conflict(row, f"given again with other values (first in row {first[1]})")
-                continue
-            seen[key] = (shape, row.number)
-            old = existing.get(key)
-            if old is not None and _shape(old.values) == shape:
-                outcome.unchanged += 1
-                continue
-            if old is not None and not self.options.overwrite:
-                conflict(row, "exists with other values (use --overwrite to replace)")
-                continue
+        ops = pending.ops
+        for _, handle, values in pending.rows:
             for value in values:
                 if value.type != "HS_ADMIN":
                     # fresh objects from validate(), seen by no one else: stamping them in
                     # place saves re-running HandleValue's checks on every value
                     object.__setattr__(value, "timestamp", stamp)
-            stamped = (*values[:-1], admins[handle.home_prefix])
-            ops.append(CreateHandle(handle, stamped, overwrite=old is not None))
+            ops.append(CreateHandle(handle, (*values[:-1], admins[handle.home_prefix])))
+        if not self.options.dry_run:
+            pending.prepared = self.store.prepare_creates(ops)
+
+    def _write(self, pending: _Pending) -> _Outcome:
+        """On the writing thread: compare with what is stored, then one group commit."""
+        outcome = _Outcome()
+        existing = self.store.get_records([op.handle.key for op in pending.ops])
+        ops: list[CreateHandle] = []
+        prepared: list[Prepared | RegistryError | None] = []
+        owners: list[Row] = []
+        seen: dict[str, tuple[CreateHandle, int]] = {}
+
+        def conflict(row: Row, reason: str) -> None:
+            outcome.problems.append((row.number, row.handle, [f"conflict: {reason}"], True))
+
+        for n, ((row, _, _), op) in enumerate(zip(pending.rows, pending.ops, strict=True)):
+            key = op.handle.key
+            first = seen.get(key)
+            if first is not None:
+                if _shape(first[0].values) == _shape(op.values):
+                    outcome.unchanged += 1
+                else:
+                    conflict(row, f"given again with other values (first in row {first[1]})")
+                continue
+            seen[key] = (op, row.number)
+            old = existing.get(key)
+            if old is None:
+                ops.append(op)
+                prepared.append(pending.prepared[n] if pending.prepared else None)
+            elif _shape(old.values) == _shape(op.values):
+                outcome.unchanged += 1
+                continue
+            elif not self.options.overwrite:
+                conflict(row, "exists with other values (use --overwrite to replace)")
+                continue
+            else:
+                ops.append(CreateHandle(op.handle, op.values, overwrite=True))
+                prepared.append(None)
             owners.append(row)
-        results = [] if self.options.dry_run else self.store.apply(ops)
+        results = [] if self.options.dry_run else self.store.apply(ops, prepared)
         for n, (op, row) in enumerate(zip(ops, owners, strict=True)):
             result = results[n] if results else None
             if isinstance(result, HandleExists):

@@ -40,7 +40,7 @@ from idnode.storage.core import (
     normalise_prefix,
     prefix_range,
 )
-from idnode.storage.creates import RunCreates, plain_create_runs
+from idnode.storage.creates import Prepared, RunCreates, plain_create_runs
 from idnode.storage.digest import BUCKETS
 from idnode.storage.index import MAX_SEARCH_LIMIT, plan_search
 from idnode.storage.ops import (
@@ -297,24 +297,29 @@ class Store(Replicated, RunCreates):
             self._fail("rebuilding the reverse index", exc)
 
     # -- writes -------------------------------------------------------------------------
-    def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+    def apply(self, ops: Sequence[WriteOp],
+              prepared: Sequence[Prepared | RegistryError | None] | None = None,
+              ) -> list[WriteResult]:
         """Run ``ops`` in one database transaction (group commit).
 
         Each operation runs inside its own savepoint, so a failing operation is rolled back
         alone and the others still commit. The results are returned after the commit.
 
+        :param prepared: :meth:`prepare_creates` of ``ops``, worked out beforehand.
         :returns: one result per operation: the record after the write (create, add, modify,
             remove), ``None`` (delete, home, unhome), or the :class:`RegistryError` the
             operation raised (not raised).
         :raises StorageError: the transaction could not be committed; nothing was written.
         """
+        if prepared is not None and len(prepared) != len(ops):
+            raise ValueError(f"{len(prepared)} prepared creates for {len(ops)} operations")
         if not ops:
             self._check_open()
             return []
         with self._write_lock:
             self._check_open()  # under the lock: close() cannot slip in before the write
             try:
-                return self._run(ops)
+                return self._run(ops, prepared)
             except StorageError:
                 raise
             except RegistryError as exc:
@@ -325,7 +330,8 @@ class Store(Replicated, RunCreates):
             except self.driver_errors as exc:
                 self._fail("writing", exc)
 
-    def _run(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+    def _run(self, ops: Sequence[WriteOp],
+             prepared: Sequence[Prepared | RegistryError | None] | None) -> list[WriteResult]:
         results: list[WriteResult] = []
         with self._writing():
             if len(ops) == 1:
@@ -347,7 +353,9 @@ class Store(Replicated, RunCreates):
                         pending.undo(mark)
                         results.append(exc)
                 if start < end:  # new records of distinct handles: no savepoints (.creates)
-                    results.extend(self._create_run(ops[start:end]))
+                    results.extend(self._create_run(
+                        ops[start:end], [None] * (end - start) if prepared is None
+                        else prepared[start:end]))
                 n = end
         return results
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from idnode.errors import HandleExists, InvalidValue, RegistryError, TooManyValues
 from idnode.identifiers.value import HandleValue
@@ -29,7 +30,7 @@ from idnode.storage.digest import bucket_of, hash_record
 from idnode.storage.index import IndexEntry, index_entries
 from idnode.storage.ops import OP_CREATE, CreateHandle, Record, WriteOp, WriteResult
 
-__all__ = ["NewRecord", "RunCreates", "is_plain_create", "plain_create_runs"]
+__all__ = ["NewRecord", "Prepared", "RunCreates", "is_plain_create", "plain_create_runs"]
 
 #: One new record as the backends write it: key, handle text, values in index order, each
 #: value's wire form, and all of them encoded (count + wires) for the log entry.
@@ -41,43 +42,73 @@ def is_plain_create(op: WriteOp) -> bool:
     return type(op) is CreateHandle and not op.overwrite and op.expect is None
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A plain create worked out before its transaction: everything but the writing."""
+
+    key: str
+    text: str
+    values: tuple[HandleValue, ...]
+    wires: list[bytes]
+    encoded: bytes
+    digest: bytes
+    bucket: int
+    entries: list[IndexEntry]
+
+
 class RunCreates(Backfill):
     """Writes a run of plain creates of distinct handles without savepoints."""
 
-    def _create_run(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+    def prepare_creates(self, ops: Sequence[WriteOp]) -> list[Prepared | RegistryError | None]:
+        """Work out, outside any transaction and lock, what each plain create of ``ops``
+        will write (``None`` for other operations, the error for values that fail their
+        checks). Hand the list to :meth:`apply` with the same ``ops``: the bulk importer
+        does this on its reading thread while the previous batch is written."""
+        return [self._prepare(op) if is_plain_create(op) else None for op in ops]
+
+    def _prepare(self, op: WriteOp) -> Prepared | RegistryError:
+        assert isinstance(op, CreateHandle)
+        try:
+            check_utf8(op.handle.text)
+            values = self._checked(op.values)
+        except RegistryError as exc:
+            return exc
+        key, text = op.handle.key, op.handle.text
+        wires = [value.to_wire() for value in values]
+        encoded = len(values).to_bytes(4, "big") + b"".join(wires)
+        return Prepared(key, text, values, wires, encoded, hash_record(key, text, encoded),
+                        bucket_of(key), index_entries(key, values, self.index_types))
+
+    def _create_run(self, ops: Sequence[WriteOp],
+                    prepared: Sequence[Prepared | RegistryError | None]) -> list[WriteResult]:
         """Create each of ``ops`` (distinct keys, :func:`is_plain_create`), inside the open
         write transaction. A create whose values fail their checks, or whose handle exists,
-        gets its error as its result and writes nothing."""
+        gets its error as its result and writes nothing. ``prepared``: from
+        :meth:`prepare_creates` (same length; ``None`` items are worked out here)."""
         results: list[WriteResult] = [None] * len(ops)
-        checked: list[tuple[int, CreateHandle, tuple[HandleValue, ...]]] = []
-        for n, op in enumerate(ops):
-            assert isinstance(op, CreateHandle) and is_plain_create(op)
-            try:
-                check_utf8(op.handle.text)
-                checked.append((n, op, self._checked(op.values)))
-            except RegistryError as exc:
-                results[n] = exc
-        existing = self._existing_keys([op.handle.key for _, op, _ in checked])
+        ready: list[tuple[int, Prepared]] = []
+        for n, (op, done) in enumerate(zip(ops, prepared, strict=True)):
+            item = done if done is not None else self._prepare(op)
+            if isinstance(item, Prepared):
+                ready.append((n, item))
+            else:
+                results[n] = item
+        existing = self._existing_keys([item.key for _, item in ready])
         rows: list[NewRecord] = []
         entries: list[tuple[str, list[IndexEntry]]] = []
         pending = self._buffered()
-        types = self.index_types
-        for n, op, values in checked:
-            key, text = op.handle.key, op.handle.text
+        for n, item in ready:
+            key = item.key
             if key in existing:
-                results[n] = HandleExists(handle=text)
+                results[n] = HandleExists(handle=item.text)
                 continue
-            wires = [value.to_wire() for value in values]
-            encoded = len(values).to_bytes(4, "big") + b"".join(wires)
-            rows.append((key, text, values, wires, encoded))
-            added = index_entries(key, values, types)
-            if added:
-                entries.append((key, added))
-            digest = hash_record(key, text, encoded)
-            pending.digests.append((key, bucket_of(key), digest,
-                                    int.from_bytes(digest, "big"), 1))
+            rows.append((key, item.text, item.values, item.wires, item.encoded))
+            if item.entries:
+                entries.append((key, item.entries))
+            pending.digests.append((key, item.bucket, item.digest,
+                                    int.from_bytes(item.digest, "big"), 1))
             pending.counts.append((prefix_of(key), 1))
-            results[n] = Record(text, key, values)
+            results[n] = Record(item.text, key, item.values)
         if rows:
             self._insert_records(rows)
             if entries:

@@ -33,12 +33,15 @@ ALLOWED: dict[str, set[str]] = {
     "trust": {"identifiers", "auth", "schemes"},
     # The bulk import writes a store directly (a bulk job), validated by templates.
     "bulk": {"identifiers", "storage", "templates"},
-    # The SNMS API sits on the web face's parts and writes through the node's chain.
-    "snms": {"identifiers", "protocol", "auth", "http", "node", "templates"},
+    # The SNMS API sits on the web face's parts and writes through the node's chain; its
+    # unique-item check (snms/unique.py) searches the store's reverse index by its rules.
+    "snms": {"identifiers", "protocol", "auth", "http", "node", "templates", "storage"},
     # Enterprise prefixes: an application-level package (its ledger, HTTP handlers, and the
     # CLI's direct access to a node home).
     "prefixes": {"identifiers", "auth", "client", "config", "http", "node", "reports",
                  "storage", "transport", "web"},
+    # Data rights over HTTP: the web face's parts, writes through the chain as SNMS does.
+    "rights": {"identifiers", "auth", "http", "node", "snms"},
 }
 #: third-party packages a layer may use
 THIRD_PARTY: dict[str, set[str]] = {
@@ -46,7 +49,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "protocol": set(),
     "transport": set(),
     "storage": {"psycopg", "psycopg_pool"},
-    "auth": {"cryptography"},
+    "auth": {"cryptography", "gmalg"},
     "http": {"httptools", "OpenSSL"},
     "resolver": set(),
     "schemes": {"biip", "stdnum"},
@@ -57,6 +60,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "bulk": set(),
     "snms": set(),
     "prefixes": {"cryptography", "psycopg", "stdnum"},
+    "rights": set(),
 }
 
 

@@ -90,6 +90,8 @@ class Limits:
     auth_failures_per_minute: int = 30
     list_page_size: int = 1000
     write_batch_max: int = 256
+    login_lifetime: float = 86_400.0
+    login_first: str = "idis"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +225,8 @@ _LIMIT_CHECKS: dict[str, _Checker] = {
     "auth_failures_per_minute": _int(1, 1_000_000),
     "list_page_size": _int(1, 100_000),
     "write_batch_max": _int(1, 10_000),
+    "login_lifetime": _float(60, 30 * 86_400),
+    "login_first": _choice("idis", "always", "never"),
 }
 
 _SECTIONS: dict[str, dict[str, _Checker]] = {
@@ -479,6 +483,13 @@ auth_failures_per_minute = {lim.auth_failures_per_minute}
 list_page_size = {lim.list_page_size}
 # Most writes committed together in one storage transaction (group commit).
 write_batch_max = {lim.write_batch_max}
+# Seconds an IDIS login (OC 2001 key login / OC 2000 password login) holds on a TCP
+# connection; after that the connection's requests get RC 407 (log in again).
+login_lifetime = {lim.login_lifetime:g}
+# Who gets RC 408 (log in first) instead of a challenge for a request that needs
+# authentication on a TCP connection that has not logged in: "idis" = requests of protocol
+# 2.10 (the IDIS SDKs; CNRI clients send 2.1-2.9 or 2.11), "always", or "never".
+login_first = {_toml_str(lim.login_first)}
 {recursive}"""
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "InvalidHandle",
     "InvalidIdentifier",
     "InvalidValue",
+    "LoginFirst",
     "NotResponsible",
     "OperationNotSupported",
     "OutOfDateSiteInfo",
@@ -257,6 +258,15 @@ class ReloginNeeded(RegistryError):
 
     response_code = 407
     fmt = "log in again: {reason}"
+
+
+class LoginFirst(RegistryError):
+    """An administrative request on a connection that has not logged in (RC 408), for IDIS
+    clients that log in once per connection (OC 2001 / 2000) instead of answering a
+    challenge per request."""
+
+    response_code = 408
+    fmt = "log in first: {reason}"
 
 
 class RemoteError(RegistryError):

@@ -57,8 +57,9 @@ class Snms:
 
 
 @asynccontextmanager
-async def snms_node(tmp_path: Path) -> AsyncIterator[Snms]:
-    web = build_web(tmp_path, allow_plain_http=True)
+async def snms_node(tmp_path: Path, *, index_types: tuple[str, ...] = ("URL", "CHECKSUM")
+                    ) -> AsyncIterator[Snms]:
+    web = build_web(tmp_path, allow_plain_http=True, index_types=index_types)
     # An application identity (not a server admin) allowed to create handles under TEST.
     web.store.create_handle(Handle.parse(APP), [
         HandleValue(301, "HS_SECKEY", APP_SECRET.encode(), permissions=PERM_SECRET)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -13,6 +14,9 @@ import pytest
 
 from idnode.auth.identity import Identity
 from idnode.errors import InvalidCredential
+from idnode.identifiers.handle import Handle
+from idnode.identifiers.value import HandleValue
+from idnode.identifiers.values.rights import RIGHTS_INDEX, RIGHTS_TYPE
 from idnode.snms.tokens import (
     CHINA_STANDARD_TIME,
     TokenIssuer,
@@ -215,6 +219,47 @@ def test_batches(tmp_path: Path) -> None:
                                [reg(f"TEST/o{n}") for n in range(2001)])
         assert over["status"] == -2 and "2000" in over["message"] and over["data"] is None
         assert snms.web.store.get_record("test/o0") is None
+    run(tmp_path, scenario)
+
+
+def test_batch_items_that_meet_each_other_or_stored_records(tmp_path: Path) -> None:
+    async def scenario(snms: Snms) -> None:
+        await published(snms)
+        assert (await snms.call("POST", "/identityv2/data", reg("TEST/old", "旧")))["status"] == 1
+        items = [reg("TEST/d1"), reg("TEST/d1"),           # the same twice: a retry
+                 reg("TEST/d2"), reg("TEST/d2", "别的"),    # then other content
+                 reg("TEST/old", "新"),                     # stored with other content
+                 reg("99.9/elsewhere"),                     # a prefix not homed here
+                 reg("TEST/d3", date="2024-13-40")]         # a bad date
+        answer = await snms.call("POST", "/identityv2/data/batchCreate", items)
+        codes = [r["code"] for r in answer["data"]]
+        assert codes == [1, 1, 1, -2, -2, -2, -2], answer
+        msgs = [r["msg"] for r in answer["data"]]
+        assert "same content" in msgs[1] and "已存在" in msgs[3] and "已存在" in msgs[4]
+        assert "productionDate" in msgs[6]
+        # the batch's records are resolvable at once (the caches saw the commit)
+        detail = await snms.call("GET", "/identityv2/data/detail?handle=TEST/d2")
+        names = [v["data"]["value"] for v in detail["data"]["value"] if v["index"] == 2000]
+        assert detail["status"] == 1 and names == ["小型机械01"], detail
+        stored = snms.web.store.get_record("TEST/old")
+        assert stored is not None and stored.value(2000).data == "旧".encode()  # kept
+    run(tmp_path, scenario)
+
+
+def test_an_update_keeps_the_data_rights(tmp_path: Path) -> None:
+    async def scenario(snms: Snms) -> None:
+        await published(snms)
+        assert (await snms.call("POST", "/identityv2/data", reg("TEST/scoped")))["status"] == 1
+        rights = json.dumps({"readerScope": 2, "handleUserReaders": ["300:TEST/NOBODY"]})
+        snms.web.store.add_values(Handle.parse("TEST/scoped"), [
+            HandleValue(RIGHTS_INDEX, RIGHTS_TYPE, rights.encode(), permissions=0x0C)])
+        answer = await snms.call("PUT", "/identityv2/data", reg("TEST/scoped", "改过"))
+        assert answer["status"] == 1, answer
+        record = snms.web.store.get_record("TEST/scoped")
+        assert record is not None and record.value(RIGHTS_INDEX) is not None  # still scoped
+        business = record.value(2000)
+        assert business is not None and business.data == "改过".encode()
+        assert not business.public_read  # the scope (2) applies to the new values
     run(tmp_path, scenario)
 
 

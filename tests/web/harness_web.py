@@ -72,8 +72,9 @@ class Web:
         return await self.app.handle(request)
 
 
-def build_web(tmp_path: Path, *, allow_plain_http: bool = False) -> Web:
-    store = open_store("memory:")
+def build_web(tmp_path: Path, *, allow_plain_http: bool = False,
+              index_types: Sequence[str] = ("URL", "CHECKSUM")) -> Web:
+    store = open_store("memory:", index_types=index_types)
     provision(store, ("TEST",), public_key_data(ADMIN_KEY), SECRET.encode(), b"")
     store.home_prefix("88.1")
     store.create_handle(Handle.parse("TEST/Doc"), [

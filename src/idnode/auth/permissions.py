@@ -29,6 +29,16 @@ Rules, following CNRI Handle.Net's ``HandleServer`` (``authenticateUser``,
 
 Operations on a prefix handle ``0.NA/<prefix>`` itself use its own HS_ADMIN values.
 
+Data rights (数据权限, ``idis.md`` §5.1, §7.4): a record's ``IDIS.AUTH`` value at index 1100
+(:mod:`idnode.identifiers.values.rights`) lists readers and writers of its business values
+(index 2000 and up), each a user or an HS_VLIST group (matched exactly as HS_ADMIN
+references are: index 0 = any index, groups followed recursively under the same limits),
+optionally limited to some indexes. :meth:`Authorizer.data_grant` says what one identity is
+granted; ``add``/``modify``/``remove`` by a listed writer is allowed without any HS_ADMIN
+permission when every value it touches, old and new, is a granted business value of an
+unprotected type (never ``HS_*`` nor ``IDIS.AUTH``). Everything the decision needs is in the
+record itself, so it costs what an HS_ADMIN check costs.
+
 Refusals: :class:`~idnode.errors.InvalidAdmin` (RC 400) when the identity is no
 administrator of the record at all, :class:`~idnode.errors.InsufficientPermissions`
 (RC 401) when it is one but lacks the permission. Both name the identity, the operation and
@@ -51,6 +61,7 @@ from idnode.errors import (
 from idnode.identifiers.handle import PREFIX_NA, handle_key, prefix_handle
 from idnode.identifiers.value import PERM_ADMIN_WRITE, PERM_PUBLIC_WRITE, HandleValue, Reference
 from idnode.identifiers.values.admin import AdminData, AdminPerm
+from idnode.identifiers.values.rights import Coverage, Grant, is_protected_type, rights_of
 from idnode.identifiers.values.vlist import VListData
 
 __all__ = ["OPERATIONS", "Authorizer", "RecordLookup", "permission_names"]
@@ -64,6 +75,8 @@ OPERATIONS = frozenset({"create", "delete", "add", "modify", "remove", "list", "
                         "unhome", "read"})
 _NONE = AdminPerm(0)
 _ROOT = f"{PREFIX_NA}/{PREFIX_NA}"
+#: operations a writer named in a record's data rights may perform
+_WRITER_OPS = frozenset({"add", "modify", "remove"})
 
 
 def permission_names(perms: AdminPerm | int) -> str:
@@ -234,6 +247,35 @@ class Authorizer:
         return target_values is not None and await self._has(
             identity, target_values, AdminPerm.READ_VALUE, walk)
 
+    async def data_grant(self, identity: Identity, target_values: Sequence[HandleValue], *,
+                         writers_only: bool = False) -> Coverage | None:
+        """The business values the record's data rights grant ``identity`` (readers and
+        writers, or only writers), or None when it is not listed (nor in a listed group).
+
+        Writers may read what they may write.
+        """
+        rights = rights_of(target_values)
+        if rights is None:
+            return None
+        grants = rights.writers if writers_only else (*rights.readers, *rights.writers)
+        return await self._coverage(identity, grants, _Walk(self))
+
+    async def _coverage(self, identity: Identity, grants: Sequence[Grant],
+                        walk: _Walk) -> Coverage | None:
+        found: Coverage | None = None
+        groups: list[Grant] = []
+        for grant in grants:
+            if identity.matches(grant.ref.handle, grant.ref.index):
+                found = grant.coverage if found is None else found | grant.coverage
+            else:
+                groups.append(grant)
+        for grant in groups:
+            if found is not None and found.every:
+                break
+            if await walk.in_groups(identity, (grant.ref,)):
+                found = grant.coverage if found is None else found | grant.coverage
+        return found
+
     async def can_read(self, identity: Identity, target_handle: str,
                        target_values: Sequence[HandleValue] | None) -> bool:
         """:meth:`admin_can_read` for ``target_handle`` (named for the debug log)."""
@@ -283,8 +325,51 @@ class Authorizer:
                               new_values=new_values, removed_indexes=removed_indexes)
         if needed == _NONE:
             return
+        if op in _WRITER_OPS and target_values:
+            # Administrators first (the common case), then writers named by data rights.
+            if await self._has(identity, target_values, needed, walk):
+                return
+            if await self._as_writer(identity, op, target_handle, target_values, walk,
+                                     new_values=new_values, removed_indexes=removed_indexes):
+                return
         await self._require(identity, op, target_handle, record=target_handle,
                             values=target_values, needed=needed, walk=walk)
+
+    async def _as_writer(self, identity: Identity, op: str, target: str,
+                         values: Sequence[HandleValue], walk: _Walk, *,
+                         new_values: Sequence[HandleValue], removed_indexes: Sequence[int]
+                         ) -> bool:
+        """Allowed as a writer named by the record's data rights? False when it is not one
+        (the HS_ADMIN rules decide); raises when it is one but the change exceeds its grant
+        (the caller knows it holds no HS_ADMIN permission for the change)."""
+        rights = rights_of(values)
+        if rights is None or not rights.writers:
+            return False
+        coverage = await self._coverage(identity, rights.writers, walk)
+        if coverage is None:
+            return False
+        existing = _by_index(values)
+        touched = ([(new.index, new, existing.get(new.index)) for new in new_values]
+                   if op in ("add", "modify")
+                   else [(index, None, existing.get(index)) for index in removed_indexes])
+        if not touched:
+            return False
+        problem = None
+        for index, new, old in touched:
+            if not coverage.covers(index):
+                problem = (f"value {index} is not among the values its data rights let it "
+                           f"write ({coverage.describe()})")
+            else:
+                kind = next((v.type for v in (new, old) if v is not None
+                             and is_protected_type(v.type)), None)
+                if kind is not None:
+                    problem = f"value {index} is {kind}, which only administrators may write"
+            if problem is not None:
+                break
+        if problem is None:
+            return True
+        raise InsufficientPermissions(reason=f"{identity} may not {op} {target} as a writer: "
+                                             f"{problem}")
 
     @staticmethod
     def _needed(identity: Identity, op: str, target: str, *,

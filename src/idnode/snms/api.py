@@ -29,6 +29,7 @@ from idnode.http.messages import Request, Response
 from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
+from idnode.identifiers.values.rights import RIGHTS_INDEX
 from idnode.node.context import Connection
 from idnode.node.credentials import credential_value
 from idnode.node.pipeline import Handler
@@ -36,25 +37,40 @@ from idnode.node.records import Records
 from idnode.node.stages.authoritative import readable_values
 from idnode.node.throttle import FailureThrottle
 from idnode.protocol.constants import ResponseCode
+from idnode.snms.batch import SAME, BatchCreator, Item, as_failure, handle_of, item_result
 from idnode.snms.chainwrites import ChainWriter
 from idnode.snms.envelope import (
     FAILED,
     FORBIDDEN,
-    INTERNAL,
     NOT_LOGGED_IN,
     OK,
     SnmsFailure,
     envelope,
     failure_of,
 )
+from idnode.snms.grants import (
+    check_use,
+    copy_allowed,
+    edit_grants,
+    same_prefix,
+    template_names,
+)
 from idnode.snms.registration import (
+    TEMPLATE_ID_INDEX,
     Registration,
     parse_registration,
     record_to_snms,
     record_values,
     same_content,
 )
-from idnode.snms.templatestore import TemplateStore, template_handle, template_value
+from idnode.snms.templatestore import (
+    GRANTS_INDEX,
+    TemplateStore,
+    grants_of,
+    grants_value,
+    template_handle,
+    template_value,
+)
 from idnode.snms.tokens import (
     TokenIssuer,
     hashed_password,
@@ -62,6 +78,7 @@ from idnode.snms.tokens import (
     parse_username,
     secret_fingerprint,
 )
+from idnode.snms.unique import UniqueValues, check_indexed
 from idnode.templates import (
     Template,
     TemplateState,
@@ -84,11 +101,15 @@ _TEMPLATE = "/snms/api/v5/template"
 _DATA = "/identityv2/data"
 _DETAIL, _BATCH_CREATE = "/identityv2/data/detail", "/identityv2/data/batchCreate"
 _BATCH_UPDATE, _BATCH_DELETE = "/identityv2/data/batchUpdate", "/identityv2/data/batchDelete"
-SNMS_PATHS = frozenset({_TOKEN, _TOKEN_V1, _TEMPLATE, _DATA, _DETAIL, _BATCH_CREATE,
-                        _BATCH_UPDATE, _BATCH_DELETE})
-_SAME = "already registered with the same content (已注册，内容相同)"
-
-Item = dict[str, Any]
+# Copy (复制; named after the enterprise node's /api/v1/open/meta/baseon-create, idis.md §7.3)
+# and grants (授权; its /grant/info) of templates: idnode's own, the SNMS documents none.
+_COPY = ("/snms/api/v5/template/baseon-create", "/snms/api/v5/template/copy")
+_GRANT, _GRANT_INFO = "/snms/api/v5/template/grant", "/snms/api/v5/template/grant/info"
+# Older paths (idis.md §6.5 and the id-guide v3 pages): the same handlers.
+_TEMPLATE_V3 = "/snms/api/v3/template"        # GET, POST, DELETE (v3 has no PUT)
+_TEMPLATE_ALIASES = ("/snms/api/template/v1",  # older SNMS builds
+                     "/snms/template")         # third-party SNMS mocks
+_DETAIL_ALIASES = ("/api/identityv2/query/data",)  # older SNMS builds: GET ?handle=
 
 
 def _json(request: Request) -> Any:
@@ -98,22 +119,6 @@ def _json(request: Request) -> Any:
         raise SnmsFailure(FAILED, "the body is not JSON") from None
 
 
-def _item_result(handle: str, exc: BaseException | None, ok_message: str = "success") -> Item:
-    if exc is None:
-        return {"handle": handle, "msg": ok_message, "code": OK}
-    failure = _as_failure(exc)
-    return {"handle": handle, "msg": failure.message, "code": failure.status}
-
-
-def _as_failure(exc: BaseException) -> SnmsFailure:
-    if isinstance(exc, SnmsFailure):
-        return exc
-    if isinstance(exc, RegistryError):
-        return failure_of(exc)
-    log.error("internal error in an SNMS request", exc_info=exc)
-    return SnmsFailure(INTERNAL, "内部错误 internal error")
-
-
 class SnmsApi:
     def __init__(self, records: Records, authorizer: Authorizer, chain: Handler,
                  tokens: TokenIssuer, throttle: FailureThrottle, *,
@@ -121,22 +126,15 @@ class SnmsApi:
         self.records = records
         self.authorizer = authorizer
         self.writer = ChainWriter(chain)
+        self.batches = BatchCreator(records, self.writer, self._checked,
+                                    max_handle_bytes=max_handle_bytes)
         self.tokens = tokens
         self.throttle = throttle
         self.allow_plain_http = allow_plain_http
         self.max_handle_bytes = max_handle_bytes
         self.templates = TemplateStore(records)
-        self._routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
-            ("POST", _TOKEN): self._login_plain, ("POST", _TOKEN_V1): self._login_hashed,
-            ("GET", _TEMPLATE): self._template_get, ("POST", _TEMPLATE): self._template_add,
-            ("PUT", _TEMPLATE): self._template_edit,
-            ("DELETE", _TEMPLATE): self._template_delete,
-            ("POST", _DATA): self._register, ("PUT", _DATA): self._update,
-            ("DELETE", _DATA): self._delete, ("GET", _DETAIL): self._detail,
-            ("POST", _BATCH_CREATE): self._batch_create,
-            ("PUT", _BATCH_UPDATE): self._batch_update,
-            ("DELETE", _BATCH_DELETE): self._batch_delete,
-        }
+        self.unique = UniqueValues(records)
+        self._routes = _routes(self)
 
     async def handle(self, request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
@@ -148,7 +146,7 @@ class SnmsApi:
                                           f"{request.path} (allowed: {', '.join(allowed)})")
             return await route(request)
         except Exception as exc:  # every failure is an envelope, never an HTTP error
-            failure = _as_failure(exc)
+            failure = as_failure(exc)
             return envelope(failure.status, failure.message)
 
     # -- authentication -------------------------------------------------------------------
@@ -247,6 +245,8 @@ class SnmsApi:
         elif template.state is not TemplateState.DRAFT:
             raise TemplateError(reason="status: a new template is a draft (草稿) or published "
                                        "(已发布)")
+        if template.state is TemplateState.PUBLISHED:
+            check_indexed(template, self.records.store.index_types)
         admin = AdminData(ALL_PERMISSIONS, identity.handle, identity.index).to_bytes()
         await self.writer.create(_conn(request), identity,
                                  template_handle(template.prefix, template.version),
@@ -272,6 +272,8 @@ class SnmsApi:
                 raise TemplateError(reason=f"{stored.label()} is {stored.state.value} "
                                            f"({stored.state.chinese}); it cannot become a "
                                            "draft (草稿) again — make a new version")
+        if result.state is TemplateState.PUBLISHED and stored.state is not result.state:
+            check_indexed(result, self.records.store.index_types)
         if result != stored:
             await self.writer.modify(_conn(request), identity,
                                      template_handle(result.prefix, result.version),
@@ -293,18 +295,103 @@ class SnmsApi:
                                  template_handle(template.prefix, template.version))
         return envelope(OK, "success")
 
+    # -- copies (复制) and grants (授权) of templates -----------------------------------------
+    async def _template_copy(self, request: Request) -> Response:
+        """``{from: {prefix, version}, prefix, version[, code, name, description]}``: a new
+        draft of ``prefix`` with the items of a published template that is the identity's
+        own or granted to it (or to ``prefix``)."""
+        identity = await self._identity(request)
+        body = _json(request)
+        source = body.get("from") if isinstance(body, dict) else None
+        if not isinstance(source, dict):
+            raise SnmsFailure(FAILED, "the body must be {\"from\": {\"prefix\": …, "
+                                      "\"version\": …}, \"prefix\": …, \"version\": …}")
+        original = await self._template_named(source.get("prefix"), source.get("version"))
+        prefix, version = body.get("prefix"), body.get("version")
+        if not isinstance(prefix, str) or not prefix or not isinstance(version, str) \
+                or not version:
+            raise SnmsFailure(FAILED, "prefix and version of the copy are needed")
+        values = await self.templates.values(original.prefix, original.version)
+        owner = await self.authorizer.admin_can_read(identity, values)
+        copy_allowed(original, grants_of(values), identity, prefix, owner)
+        for key in ("code", "name", "description"):
+            if key in body and not isinstance(body[key], str):
+                raise SnmsFailure(FAILED, f"{key}: must be text")
+        copy = replace(original, prefix=prefix, version=version, state=TemplateState.DRAFT,
+                       code=body.get("code", original.code),
+                       name=body.get("name", original.name),
+                       description=body.get("description", original.description))
+        admin = AdminData(ALL_PERMISSIONS, identity.handle, identity.index).to_bytes()
+        await self.writer.create(_conn(request), identity, template_handle(prefix, version),
+                                 [template_value(copy), HandleValue(100, "HS_ADMIN", admin)])
+        return envelope(OK, "success", template_to_json(copy))
+
+    async def _owned(self, identity: Identity, prefix: object, version: object
+                     ) -> tuple[Template, tuple[HandleValue, ...]]:
+        template = await self._template_named(prefix, version)
+        values = await self.templates.values(template.prefix, template.version)
+        if not await self.authorizer.admin_can_read(identity, values):
+            raise SnmsFailure(FORBIDDEN, f"无权限 no permission: only the owner of "
+                                         f"{template.label()} reads and edits its grants")
+        return template, values
+
+    async def _grant_get(self, request: Request) -> Response:
+        """``?prefix=&version=`` → ``{prefix, version, grants}`` (the owner only)."""
+        identity = await self._identity(request)
+        template, values = await self._owned(identity, request.param("prefix"),
+                                             request.param("version"))
+        return envelope(OK, "success", {"prefix": template.prefix,
+                                        "version": template.version,
+                                        "grants": grants_of(values)})
+
+    async def _grant_set(self, request: Request) -> Response:
+        """``{prefix, version, grants}`` replaces the list; ``add`` / ``remove`` edit it."""
+        identity = await self._identity(request)
+        body = _json(request)
+        if not isinstance(body, dict) or not {"grants", "add", "remove"} & set(body):
+            raise SnmsFailure(FAILED, "the body must be {\"prefix\", \"version\", "
+                                      "\"grants\": [...]} or name \"add\" / \"remove\" lists")
+        template, values = await self._owned(identity, body.get("prefix"),
+                                             body.get("version"))
+        if template.state is TemplateState.DRAFT:
+            raise SnmsFailure(FAILED, f"{template.label()} is a draft (草稿); publish (发布) "
+                                      "it before granting (授权) it")
+        grants = edit_grants(grants_of(values), body)
+        kept = [v for v in values if v.index != GRANTS_INDEX]
+        await self.writer.create(_conn(request), identity,
+                                 template_handle(template.prefix, template.version),
+                                 [*kept, grants_value(grants)], overwrite=True)
+        return envelope(OK, "success", {"prefix": template.prefix,
+                                        "version": template.version, "grants": grants})
+
     # -- registration ---------------------------------------------------------------------
     async def _checked(self, identity: Identity, reg: Registration) -> list[HandleValue]:
         """The record's values: the template check, then the node's own values."""
-        template = await self.templates.get(reg.handle.prefix, reg.version)
-        if template is None:
-            raise SnmsFailure(FAILED, f"templateVersion: 模板不存在 no template version "
-                                      f"{reg.version!r} of prefix {reg.handle.prefix}")
+        template, cited = await self._template_of_registration(identity, reg)
+        template_id = template.handle or template_handle(template.prefix, template.version)
         try:
-            checked = await avalidate(template, reg.data, exists=self._exists)
+            checked = await avalidate(template, reg.data, exists=self._exists,
+                                      template_of=self._template_id_of,
+                                      taken=self.unique.taker(template_id, reg.handle))
         except TemplateViolation as exc:
             raise SnmsFailure(FAILED, str(exc)) from None
-        return record_values(template, identity, checked)
+        return record_values(template, identity, checked, cited=cited)
+
+    async def _template_of_registration(self, identity: Identity, reg: Registration
+                                        ) -> tuple[Template, str | None]:
+        """The template ``templateVersion`` names (own prefix first, then a granted one of
+        another prefix) and, for the latter, the text to keep at index 1001."""
+        for prefix, version in template_names(reg.version, reg.handle.prefix):
+            template = await self.templates.get(prefix, version)
+            if template is None:
+                continue
+            if same_prefix(prefix, reg.handle.prefix):
+                return template, None
+            check_use(template, await self.templates.grants(prefix, version), identity,
+                      reg.handle.prefix)
+            return template, f"{template.prefix}/{template.version}"
+        raise SnmsFailure(FAILED, f"templateVersion: 模板不存在 no template version "
+                                  f"{reg.version!r} of prefix {reg.handle.prefix}")
 
     async def _exists(self, text: str) -> bool:
         try:
@@ -312,15 +399,22 @@ class SnmsApi:
         except InvalidHandle:
             return False
 
-    async def _register_one(self, conn: Connection, identity: Identity, obj: object,
-                            allowed: dict[str, Awaitable[None]] | None = None) -> str:
+    async def _template_id_of(self, text: str) -> str | None:
+        """The TEMPLATE_ID (index 1000) of the record ``text``, or None."""
+        try:
+            record = await self.records.get(Handle.parse(text).key)
+        except InvalidHandle:
+            return None
+        if record is None:
+            return None
+        for value in record.values:
+            if value.index == TEMPLATE_ID_INDEX:
+                return value.data.decode("utf-8", "replace")
+        return None
+
+    async def _register_one(self, conn: Connection, identity: Identity, obj: object) -> str:
         reg = parse_registration(obj, max_handle_bytes=self.max_handle_bytes)
         values = await self._checked(identity, reg)
-        if allowed is not None:
-            # A new handle's create right depends on its prefix alone (ADD_HANDLE in
-            # 0.NA/<prefix>), so one decision serves every item of the prefix; refused items
-            # never reach the chain. The chain still decides each write itself.
-            await allowed[reg.handle.prefix]
         try:
             await self.writer.create(conn, identity, reg.handle.text, values)
         except RegistryError as exc:
@@ -330,7 +424,7 @@ class SnmsApi:
             self.records.forget(reg.handle.key)
             record = await self.records.get(reg.handle.key)
             if record is not None and same_content(record.values, values):
-                return _SAME
+                return SAME
             raise SnmsFailure(FAILED, f"已存在 already exists: {reg.handle.text} is "
                                       "registered with other content") from None
         return "success"
@@ -341,9 +435,11 @@ class SnmsApi:
         record = await self.records.get(reg.handle.key)
         if record is None:
             raise SnmsFailure(FAILED, f"不存在 does not exist: {reg.handle.text}")
-        # The record keeps its administrators; everything else is replaced.
-        admins = [v for v in record.values if v.matches_type("HS_ADMIN")]
-        values = admins + [v for v in values if not v.matches_type("HS_ADMIN")]
+        # The record keeps its administrators and its data rights (数据权限, whose scope the
+        # node re-applies to the new values); everything else is replaced.
+        kept = [v for v in record.values if v.matches_type("HS_ADMIN") or v.index == RIGHTS_INDEX]
+        values = kept + [v for v in values
+                         if not v.matches_type("HS_ADMIN") and v.index != RIGHTS_INDEX]
         await self.writer.create(conn, identity, reg.handle.text, values, overwrite=True)
 
     async def _delete_one(self, conn: Connection, identity: Identity, text: object) -> None:
@@ -412,17 +508,8 @@ class SnmsApi:
     async def _batch_create(self, request: Request) -> Response:
         identity = await self._identity(request)
         items = self._batch(request)
-        conn = _conn(request)
-        decisions: dict[str, Awaitable[None]] = _Decisions(self._may_create(identity))
-
-        async def one(obj: object) -> Item:
-            try:
-                return _item_result(_handle_of(obj), None,
-                                    await self._register_one(conn, identity, obj, decisions))
-            except Exception as exc:
-                return _item_result(_handle_of(obj), exc)
-        # All at once: the writes share the worker's group commits.
-        return self._answer(list(await asyncio.gather(*(one(obj) for obj in items))))
+        return self._answer(await self.batches.create(_conn(request), identity, items,
+                                                      self._may_create(identity)))
 
     async def _batch_update(self, request: Request) -> Response:
         identity = await self._identity(request)
@@ -432,9 +519,9 @@ class SnmsApi:
         async def one(obj: object) -> Item:
             try:
                 await self._update_one(conn, identity, obj)
-                return _item_result(_handle_of(obj), None)
+                return item_result(handle_of(obj), None)
             except Exception as exc:
-                return _item_result(_handle_of(obj), exc)
+                return item_result(handle_of(obj), exc)
         return self._answer(list(await asyncio.gather(*(one(obj) for obj in items))))
 
     async def _batch_delete(self, request: Request) -> Response:
@@ -446,9 +533,9 @@ class SnmsApi:
             text = obj.get("handle") if isinstance(obj, dict) else obj
             try:
                 await self._delete_one(conn, identity, text)
-                return _item_result(str(text), None)
+                return item_result(str(text), None)
             except Exception as exc:
-                return _item_result(str(text), exc)
+                return item_result(str(text), exc)
         return self._answer(list(await asyncio.gather(*(one(obj) for obj in items))))
 
     def _may_create(self, identity: Identity) -> Callable[[str], Awaitable[None]]:
@@ -463,22 +550,35 @@ class SnmsApi:
         return decide
 
 
-class _Decisions(dict[str, Awaitable[None]]):
-    """One shared authorization decision per prefix, made when first needed."""
-
-    def __init__(self, decide: Callable[[str], Awaitable[None]]) -> None:
-        super().__init__()
-        self._decide = decide
-
-    def __missing__(self, prefix: str) -> Awaitable[None]:
-        future = asyncio.ensure_future(self._decide(prefix))
-        self[prefix] = future
-        return future
+Route = Callable[[Request], Awaitable[Response]]
 
 
-def _handle_of(obj: object) -> str:
-    handle = obj.get("handle") if isinstance(obj, dict) else None
-    return handle if isinstance(handle, str) else ""
+def _routes(api: SnmsApi) -> dict[tuple[str, str], Route]:
+    templates: dict[str, Route] = {"GET": api._template_get, "POST": api._template_add,
+                                   "PUT": api._template_edit, "DELETE": api._template_delete}
+    routes: dict[tuple[str, str], Route] = {
+        ("POST", _TOKEN): api._login_plain, ("POST", _TOKEN_V1): api._login_hashed,
+        ("POST", _DATA): api._register, ("PUT", _DATA): api._update,
+        ("DELETE", _DATA): api._delete, ("GET", _DETAIL): api._detail,
+        ("POST", _BATCH_CREATE): api._batch_create,
+        ("PUT", _BATCH_UPDATE): api._batch_update,
+        ("DELETE", _BATCH_DELETE): api._batch_delete,
+        ("GET", _GRANT): api._grant_get, ("GET", _GRANT_INFO): api._grant_get,
+        ("POST", _GRANT): api._grant_set,
+    }
+    for path in (_TEMPLATE, *_TEMPLATE_ALIASES):
+        routes.update(((method, path), route) for method, route in templates.items())
+    routes.update(((method, _TEMPLATE_V3), templates[method])
+                  for method in ("GET", "POST", "DELETE"))
+    routes.update((("POST", path), api._template_copy) for path in _COPY)
+    routes.update((("GET", path), api._detail) for path in _DETAIL_ALIASES)
+    return routes
+
+
+#: every path the SNMS API answers (the web app routes these to it)
+SNMS_PATHS = frozenset({_TOKEN, _TOKEN_V1, _TEMPLATE, _TEMPLATE_V3, *_TEMPLATE_ALIASES, _DATA,
+                        _DETAIL, *_DETAIL_ALIASES, _BATCH_CREATE, _BATCH_UPDATE,
+                        _BATCH_DELETE, *_COPY, _GRANT, _GRANT_INFO})
 
 
 def _conn(request: Request) -> Connection:

@@ -8,6 +8,7 @@ permissions, so that identity may later update and delete it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,8 +22,8 @@ from idnode.snms.envelope import FAILED, SnmsFailure
 from idnode.snms.templatestore import template_handle
 from idnode.templates import Template
 
-__all__ = ["Registration", "business_values", "parse_registration", "record_to_snms",
-           "record_values", "same_content"]
+__all__ = ["TEMPLATE_ID_INDEX", "Registration", "business_values", "parse_registration",
+           "record_to_snms", "record_values", "same_content"]
 
 TEMPLATE_ID_INDEX, TEMPLATE_INDEX, ADMIN_INDEX = 1000, 1001, 100
 
@@ -53,14 +54,25 @@ def parse_registration(obj: object, *, max_handle_bytes: int) -> Registration:
     return Registration(handle, version, obj["value"])
 
 
-def record_values(template: Template, identity: Identity,
-                  checked: Sequence[HandleValue]) -> list[HandleValue]:
+def record_values(template: Template, identity: Identity, checked: Sequence[HandleValue],
+                  *, cited: str | None = None) -> list[HandleValue]:
+    """:param cited: the ``templateVersion`` to keep at 1001 when it is not the bare
+        version: ``<prefix>/<version>`` for a granted template of another prefix, so that
+        the detail's ``templateVersion`` names the same template when sent back."""
     template_id = template.handle or template_handle(template.prefix, template.version)
-    admin = AdminData(ALL_PERMISSIONS, identity.handle, identity.index).to_bytes()
-    return [HandleValue(ADMIN_INDEX, "HS_ADMIN", admin),
+    version = template.version if cited is None else cited
+    return [*_node_values(template_id, version, identity.handle, identity.index), *checked]
+
+
+@functools.lru_cache(maxsize=1024)
+def _node_values(template_id: str, version: str, admin: str, index: int,
+                 ) -> tuple[HandleValue, ...]:
+    # The same for every record of a template registered by one identity: built once and
+    # shared (values are immutable), which also lets the chain check them once per batch.
+    return (HandleValue(ADMIN_INDEX, "HS_ADMIN",
+                        AdminData(ALL_PERMISSIONS, admin, index).to_bytes()),
             HandleValue(TEMPLATE_ID_INDEX, "TEMPLATE_ID", template_id.encode()),
-            HandleValue(TEMPLATE_INDEX, "TEMPLATE", template.version.encode()),
-            *checked]
+            HandleValue(TEMPLATE_INDEX, "TEMPLATE", version.encode()))
 
 
 def business_values(values: Sequence[HandleValue]) -> list[HandleValue]:

@@ -7,22 +7,31 @@ by ``metaCode``, because registrations name their template by ``templateVersion`
 read finds it. (``Template.handle``, ``P/META_<code>``, is what registered records cite at index
 1000 when the template has a code.) Reads come from the worker's record cache, so a batch of
 2000 registrations reads its template once.
+
+Value 2 of type ``IDIS.TEMPLATE.GRANTS`` (administrators only, no public read) holds the
+version's grant list (授权, :mod:`.grants`) as a JSON list of text; a record without it grants
+nothing. Kept beside the template JSON, not in it, so granting never rewrites a published
+template.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from idnode.errors import InvalidHandle, RegistryError, TemplateError
 from idnode.identifiers.handle import Handle
-from idnode.identifiers.value import HandleValue
+from idnode.identifiers.value import PERM_ADMIN_READ, PERM_ADMIN_WRITE, HandleValue
 from idnode.node.records import Records
 from idnode.templates import Template, loads, template_to_json
 
-__all__ = ["TEMPLATE_INDEX", "TEMPLATE_TYPE", "TemplateStore", "template_handle"]
+__all__ = ["GRANTS_INDEX", "GRANTS_TYPE", "TEMPLATE_INDEX", "TEMPLATE_TYPE", "TemplateStore",
+           "grants_of", "grants_value", "template_handle"]
 
 TEMPLATE_TYPE = "IDIS.TEMPLATE"
 TEMPLATE_INDEX = 1
+GRANTS_TYPE = "IDIS.TEMPLATE.GRANTS"
+GRANTS_INDEX = 2
 
 
 def template_handle(prefix: str, version: str) -> str:
@@ -34,11 +43,38 @@ def template_value(template: Template) -> HandleValue:
     return HandleValue(TEMPLATE_INDEX, TEMPLATE_TYPE, text.encode("utf-8"))
 
 
+def grants_value(grants: list[str]) -> HandleValue:
+    text = json.dumps(grants, ensure_ascii=False, separators=(",", ":"))
+    return HandleValue(GRANTS_INDEX, GRANTS_TYPE, text.encode("utf-8"),
+                       permissions=PERM_ADMIN_READ | PERM_ADMIN_WRITE)
+
+
+def grants_of(values: Sequence[HandleValue]) -> list[str]:
+    """The template record's grant list (empty without one; unreadable entries dropped)."""
+    for value in values:
+        if value.index == GRANTS_INDEX and value.type == GRANTS_TYPE:
+            try:
+                entries = json.loads(value.data)
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                return []
+            return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) \
+                else []
+    return []
+
+
 class TemplateStore:
     def __init__(self, records: Records) -> None:
         self.records = records
         # Parsed templates by the cached record's values: a changed record is re-parsed.
         self._parsed: dict[str, tuple[object, Template]] = {}
+
+    async def values(self, prefix: str, version: str) -> tuple[HandleValue, ...]:
+        """The values of the version's record (none when it does not exist)."""
+        return await self.records.values_of(template_handle(prefix, version)) or ()
+
+    async def grants(self, prefix: str, version: str) -> list[str]:
+        """The version's grant list (empty when it has none or does not exist)."""
+        return grants_of(await self.values(prefix, version))
 
     async def get(self, prefix: str, version: str) -> Template | None:
         """The stored version, or None.

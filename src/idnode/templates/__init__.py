@@ -28,7 +28,7 @@ from idnode.templates.model import (
     publish,
     withdraw,
 )
-from idnode.templates.validate import Exists, Taken, avalidate, validate
+from idnode.templates.validate import Exists, Taken, TemplateOf, avalidate, validate
 
 __all__ = [
     "DataType",
@@ -39,6 +39,7 @@ __all__ = [
     "Taken",
     "Template",
     "TemplateItem",
+    "TemplateOf",
     "TemplateState",
     "avalidate",
     "edit",

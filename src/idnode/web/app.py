@@ -19,6 +19,8 @@ docs and the binary protocol tunnel):
 ``/api/prefix-applications[/…]``        enterprise prefix applications (:mod:`idnode.prefixes`)
 ``/identity/token``, ``/identityv2/…``, the secondary-node (SNMS) API, authoritative nodes
 ``/snms/api/v5/template``               only (:mod:`idnode.snms`)
+``/api/v1/single-handle/authorization`` an identifier's data rights (数据权限,
+                                        :mod:`idnode.rights`), authoritative nodes only
 =====================================  ==================================================
 
 This is the only place in the web face where an error becomes an HTTP response.
@@ -42,6 +44,7 @@ from idnode.prefixes.api import PrefixApi
 from idnode.protocol.constants import ResponseCode
 from idnode.protocol.framing import TUNNEL_CONTENT_TYPE, decode_tunnel_body, encode_tunnel_body
 from idnode.reports.receiver import ReportsApi
+from idnode.rights import RIGHTS_PATH, RightsApi
 from idnode.snms import SNMS_PATHS, SnmsApi
 from idnode.web import digitallink, explorer, pages, proxy
 from idnode.web.authn import Authenticator, parse_handle_params
@@ -74,7 +77,8 @@ class WebApp:
                  edge: Edge, access_log: AccessLog, prefixes: Callable[[], Iterable[str]],
                  settings: WebSettings, reports: ReportsApi | None = None,
                  snms: SnmsApi | None = None,
-                 prefix_api: PrefixApi | None = None) -> None:
+                 prefix_api: PrefixApi | None = None,
+                 rights: RightsApi | None = None) -> None:
         self.rest = rest
         self.authn = authenticator
         self.search = search
@@ -85,6 +89,7 @@ class WebApp:
         self.reports = reports
         self.snms = snms
         self.prefix_api = prefix_api
+        self.rights = rights
         self._openapi: bytes | None = None
 
     def close(self) -> None:
@@ -193,6 +198,8 @@ class WebApp:
             prefix = path[len("/hrls/handles/"):] if len(path) > 14 else ""
             return (await self.search.search(request, prefix.strip("/") or None) if get
                     else _not_allowed(request, "GET")), None
+        if self.rights is not None and path == RIGHTS_PATH:  # answers in its own envelope
+            return await self.rights.handle(request), None
         if self.prefix_api is not None and path.startswith("/api/prefix-applications") and \
                 (found := await self.prefix_api.route(request)) is not None:
             return found, None

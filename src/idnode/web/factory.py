@@ -19,7 +19,9 @@ from idnode.node.throttle import FailureThrottle
 from idnode.prefixes.api import PrefixApi
 from idnode.reports import ReportsApi, WriteSite, open_inbox
 from idnode.resolver import Resolver
+from idnode.rights import RightsApi
 from idnode.snms import SnmsApi, TokenIssuer
+from idnode.snms.chainwrites import ChainWriter
 from idnode.storage.ops import WriteOp, WriteResult
 from idnode.web.app import WebApp, WebSettings
 from idnode.web.authn import Authenticator
@@ -63,6 +65,7 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
     reports: ReportsApi | None = None
     snms: SnmsApi | None = None
     prefixes: PrefixApi | None = None
+    rights: RightsApi | None = None
     if resolver is not None:
         rest = RecursiveApi(resolver, records, authorizer, edge.chain, authn.identify,
                             lambda: site, rest_limits)
@@ -79,6 +82,9 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
         snms = SnmsApi(records, authorizer, edge.chain, TokenIssuer(session_key(server_key)),
                        authn.throttle, allow_plain_http=web.allow_credentials_over_http,
                        max_handle_bytes=limits.max_handle_bytes)
+        # Data rights (数据权限) of single identifiers, rewritten through the chain.
+        rights = RightsApi(records, authorizer, ChainWriter(edge.chain), authn.identify,
+                           max_handle_bytes=limits.max_handle_bytes)
         if submit is not None:  # enterprise prefixes (企业前缀): applications and review
             prefixes = PrefixApi.for_node(config.storage_url, config.prefixes, records.get,
                                           submit, authn.identify, authorizer)
@@ -86,4 +92,4 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
                   WebSettings(node_name=name, max_message_bytes=limits.max_message_bytes,
                               run_dir=config.home / "run",
                               escrows=tuple(e.name for e in config.escrow)),
-                  reports, snms, prefixes)
+                  reports, snms, prefixes, rights)

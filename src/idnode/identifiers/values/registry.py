@@ -13,6 +13,7 @@ from idnode.identifiers.handle import ascii_upper
 from idnode.identifiers.values.admin import AdminData
 from idnode.identifiers.values.generic import GenericData
 from idnode.identifiers.values.pubkey import PublicKeyData
+from idnode.identifiers.values.rights import RIGHTS_TYPE, RightsData
 from idnode.identifiers.values.site import SiteData
 from idnode.identifiers.values.text import TextData
 from idnode.identifiers.values.vlist import VListData
@@ -51,6 +52,7 @@ _REGISTRY: dict[str, ValueDataClass] = {
     "HS_ADMIN": AdminData,
     "HS_VLIST": VListData,
     "HS_PUBKEY": PublicKeyData,
+    RIGHTS_TYPE: RightsData,
     **dict.fromkeys(SITE_TYPES, SiteData),
     **dict.fromkeys(TEXT_TYPES, TextData),
 }

@@ -6,6 +6,12 @@ A stage behind this one that needs to know who is asking raises
 with the same request id on the same channel, verifies it against the identity's HS_PUBKEY or
 HS_SECKEY and replays the original request as that identity. It also answers OC 201, another
 server asking whether a secret-key answer for an identity held here is valid.
+
+IDIS clients log in once per TCP connection (OC 2001 key login, OC 2000 password login;
+``idis.md`` §4.4) and then send requests without credentials, which run as the logged-in
+identity (RC 407 once the login is older than ``login_lifetime``). On a connection that has
+not logged in, those clients expect RC 408 "log in first" rather than a challenge
+(``idis.md`` Appendix); :attr:`AuthSettings.login_first` decides who gets it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from idnode.errors import (
     AuthenticationTimeout,
     InvalidCredential,
     LoginFailed,
+    LoginFirst,
     OperationNotSupported,
     RegistryError,
     ReloginNeeded,
@@ -53,6 +60,9 @@ from idnode.protocol.message import Message
 
 __all__ = ["Auth", "AuthSettings"]
 
+#: the protocol version of the IDIS SDKs, which ``login_first = "idis"`` answers with RC 408
+_IDIS_VERSION = (2, 10)
+
 
 @dataclass(frozen=True, slots=True)
 class AuthSettings:
@@ -68,6 +78,11 @@ class AuthSettings:
     failures_per_minute: int = 30
     #: how long an IDIS login (OC 2000/2001) holds on a connection before RC 407
     login_lifetime: float = 86_400.0
+    #: when a request that needs authentication, on a TCP connection that has not logged
+    #: in, gets RC 408 (log in first) instead of the RC 402 challenge: ``"idis"`` for
+    #: requests of protocol 2.10 (the IDIS SDKs, which log in once per connection; see
+    #: ``_wants_login``), ``"always"``, or ``"never"`` (always challenge)
+    login_first: str = "idis"
 
 
 class Auth:
@@ -101,6 +116,10 @@ class Auth:
             login = self._logged_in(ctx)
             if login is not None:  # an IDIS client that logged in: no challenge per request
                 return await next_(ctx.authenticated_as(login), request)
+            if self._wants_login(ctx, request):
+                raise LoginFirst(reason="this connection has not logged in; log in with "
+                                        "OC 2001 (key login) or OC 2000 (password login) "
+                                        "first, then repeat the request") from None
             return self._challenge(ctx, request)
 
     # -- IDIS login (OC 2000 / 2001): the connection, not the request, is authenticated ------
@@ -109,6 +128,19 @@ class Auth:
         if ctx.transport == "udp" or not ctx.challenge:
             raise OperationNotSupported(reason="IDIS login (OC 2000/2001) authenticates a "
                                                "connection: use TCP")
+
+    def _wants_login(self, ctx: RequestContext, request: Message) -> bool:
+        """RC 408 rather than a challenge? Only where a login is possible (TCP); under
+        ``"idis"`` for requests of protocol 2.10, as the message version or the suggested
+        one. ID-SDK puts its compatibility version 2.3 in the envelope and suggests its own
+        2.10; id-pointer-sdk sends 2.10 suggesting 2.11. CNRI clients (and idnode's) send
+        2.1–2.9 suggesting 2.11, or 2.11 once they have read a 2.11 HS_SITE, and answer
+        challenges, so 2.11 alone keeps the challenge."""
+        mode = self.settings.login_first
+        if mode == "never" or ctx.transport == "udp":
+            return False
+        return mode == "always" or _IDIS_VERSION in (
+            (request.major, request.minor), (request.suggested_major, request.suggested_minor))
 
     def _logged_in(self, ctx: RequestContext) -> Identity | None:
         conn = ctx.connection
@@ -213,10 +245,13 @@ class Auth:
         if kind == "HS_PUBKEY":
             value = await credential_value(self.records, identity, "HS_PUBKEY")
             try:
-                key = public_key_from_data(PublicKeyData.from_bytes(value.data))
+                key = public_key_from_data(PublicKeyData.from_bytes(value.data),
+                                           allow_sm2=True)
             except RegistryError as exc:
                 raise InvalidCredential(reason=f"HS_PUBKEY of {identity}: {exc}") from None
-            ok = verify_private_key_answer(key, nonce, digest, signed)
+            # SM2 answers (id-pointer-sdk) use the identity handle as the SM2 user ID.
+            ok = verify_private_key_answer(key, nonce, digest, signed,
+                                           identity=identity.handle)
         elif kind == "HS_SECKEY":
             value = await credential_value(self.records, identity, "HS_SECKEY")
             ok = await self.secrets.verify(value.data, nonce, digest, signed)

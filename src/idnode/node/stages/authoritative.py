@@ -1,8 +1,16 @@
 """Stage ``authoritative``: answers from this node's own storage.
 
 Resolution (OC 1), site info (OC 2), the administrative operations (OC 100–105) and prefix
-homing (OC 300–302). Every write is authorized first (HS_ADMIN / HS_VLIST, or a server admin)
-and then goes through the worker's group-commit queue.
+homing (OC 300–302). Every write is authorized first (HS_ADMIN / HS_VLIST, or a server admin,
+or a writer named by the record's data rights) and then goes through the worker's
+group-commit queue.
+
+Data rights (数据权限, :mod:`idnode.identifiers.values.rights`): resolution returns non-public
+business values to the readers and writers the record's IDIS.AUTH value grants them to
+(:func:`readable_values`, shared with the REST and SNMS APIs), and every write stores values
+as that value says: the IDIS.AUTH value itself never publicly readable, and under reader
+scope 2 business values (index 2000 and up) without PUB_READ, whoever writes them, so a
+writer of another enterprise cannot publish what the owner scoped.
 """
 
 from __future__ import annotations
@@ -22,13 +30,16 @@ from idnode.errors import (
     InvalidValue,
     NotResponsible,
     OutOfDateSiteInfo,
+    RegistryError,
     ValuesNotFound,
     WriteConflict,
 )
 from idnode.identifiers.handle import PREFIX_NA, Handle, strip_prefix_handle
 from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values import decode_data
+from idnode.identifiers.values.rights import RIGHTS_INDEX, rights_of, with_scope
 from idnode.identifiers.values.site import SiteData
+from idnode.node.batch import BATCH_CREATE, BatchCreate
 from idnode.node.context import RequestContext
 from idnode.node.pipeline import Handler, Response, Stream
 from idnode.node.records import Records
@@ -96,9 +107,14 @@ async def readable_values(values: Sequence[HandleValue], indexes: Sequence[int],
     """What a resolution returns: the selected values a reader may see.
 
     Public-only requests get public values; otherwise non-public values need an identity
-    (:class:`AuthenticationNeeded` without one) that may read the record.
+    (:class:`AuthenticationNeeded` without one) that may read the record: an administrator
+    with READ_VALUE (or a server admin) reads every admin-readable value, a reader or writer
+    named by the record's data rights (IDIS.AUTH, :mod:`idnode.identifiers.values.rights`)
+    the business values it is granted, anyone else the public values only.
 
     :raises ValuesNotFound: nothing is left (RC 200), naming ``requested``.
+    :raises InsufficientPermissions: nothing is left because the values that matched are
+        not readable by ``identity`` (RC 401).
     """
     selected = select_values(values, indexes, types)
     if public_only:
@@ -106,10 +122,19 @@ async def readable_values(values: Sequence[HandleValue], indexes: Sequence[int],
     elif any(not v.public_read for v in selected):
         if identity is None:
             raise AuthenticationNeeded(reason="the record has values that are not public")
+        matched = selected
         if await authorizer.can_read(identity, handle, values):
             selected = [v for v in selected if v.public_read or v.admin_read]
         else:
-            selected = [v for v in selected if v.public_read]
+            grant = await authorizer.data_grant(identity, values)
+            selected = [v for v in selected if v.public_read or (
+                grant is not None and v.admin_read and grant.covers(v.index))]
+            if not selected:
+                withheld = ", ".join(str(v.index) for v in matched[:20])
+                raise InsufficientPermissions(
+                    reason=f"{identity} may not read values {withheld} of {requested}: not "
+                           "an administrator with READ_VALUE, and not granted them by the "
+                           "identifier's data rights (数据权限)")
     if not selected:
         raise ValuesNotFound(handle=requested, reason="no value matches the request")
     return selected
@@ -138,6 +163,7 @@ class Authoritative:
             OpCode.HOME_PREFIX: self._home,
             OpCode.UNHOME_PREFIX: self._unhome,
             OpCode.LIST_HOMED_PREFIXES: self._list_homed,
+            BATCH_CREATE: self._create_many,
         }
 
     async def handle(self, ctx: RequestContext, request: Message, next_: Handler) -> Response:
@@ -168,8 +194,13 @@ class Authoritative:
         return request.reply(ResponseCode.SUCCESS, body,
                              opflags=request.opflags | _AUTHORITATIVE)
 
-    def _check_values(self, values: Sequence[HandleValue]) -> tuple[HandleValue, ...]:
-        """Validate client values and stamp them with the server's time."""
+    def _check_values(self, values: Sequence[HandleValue],
+                      done: dict[int, HandleValue] | None = None) -> tuple[HandleValue, ...]:
+        """Validate client values and stamp them with the server's time.
+
+        :param done: for a batch, value objects already checked (by ``id``) and their
+            stamped forms: a value shared by many items is checked and stamped once.
+        """
         if len(values) > self.settings.max_values:
             raise InvalidValue(reason=f"{len(values)} values exceed the limit of "
                                       f"{self.settings.max_values} per handle")
@@ -183,10 +214,16 @@ class Authoritative:
             if value.index in seen:
                 raise InvalidValue(reason=f"index {value.index} appears twice")
             seen.add(value.index)
+            if done is not None and (stamped := done.get(id(value))) is not None:
+                out.append(stamped)
+                continue
             if not value.type:
                 raise InvalidValue(reason=f"value {value.index} has an empty type")
             decode_data(value.type, value.data)
-            out.append(value.with_timestamp(now))
+            stamped = value.with_timestamp(now)
+            if done is not None:
+                done[id(value)] = stamped
+            out.append(stamped)
         return tuple(out)
 
     def _need_identity(self, ctx: RequestContext, what: str) -> None:
@@ -227,6 +264,7 @@ class Authoritative:
         self._need_identity(ctx, "creating a handle")
         assert ctx.identity is not None
         values = self._check_values(body.values)
+        values = with_scope(values, rights_of(values))
         overwrite = bool(request.opflags & _OVERWRITE)
         identity = ctx.identity
 
@@ -244,6 +282,49 @@ class Authoritative:
         await self._guarded(handle, attempt, read=overwrite)
         if mint:
             return self._ok(request, CreateHandleResponse(handle.text).to_wire())
+        return self._ok(request)
+
+    async def _create_many(self, ctx: RequestContext, request: Message) -> Response:
+        """A batch of creates (:mod:`idnode.node.batch`): each item checked, stamped and
+        authorized as :meth:`_create` does a new handle, then all committed as one group."""
+        body = ctx.body
+        assert isinstance(body, BatchCreate)
+        self._need_identity(ctx, "creating handles")
+        assert ctx.identity is not None
+        identity = ctx.identity
+        results: list[RegistryError | None] = [None] * len(body.items)
+        ops: list[WriteOp] = []
+        slots: list[int] = []
+        # A new handle's create right is decided by its prefix's record alone (ADD_HANDLE
+        # in 0.NA/<prefix>), so one decision serves the batch's items of a prefix.
+        decided: dict[str, RegistryError | None] = {}
+        # keyed by id(): the items' value objects stay referenced by body until the end
+        done: dict[int, HandleValue] = {}
+        for n, (text, given) in enumerate(body.items):
+            try:
+                handle = self._handle(text)
+                values = self._check_values(given, done)
+                values = with_scope(values, rights_of(values))
+                prefix = handle.key.partition("/")[0]
+                if prefix == PREFIX_NA or prefix not in decided:
+                    try:
+                        await self.authorizer.authorize(identity, "create", handle.text, None,
+                                                        new_values=values)
+                        decided[prefix] = None
+                    except RegistryError as exc:
+                        decided[prefix] = exc
+                refused = decided[prefix]
+                if refused is not None:
+                    raise refused
+            except RegistryError as exc:
+                results[n] = exc
+                continue
+            ops.append(CreateHandle(handle, values, False))
+            slots.append(n)
+        for n, result in zip(slots, await self.writes.submit_many(ops), strict=True):
+            if isinstance(result, RegistryError):
+                results[n] = result
+        body.results = results
         return self._ok(request)
 
     async def _delete(self, ctx: RequestContext, request: Message) -> Response:
@@ -278,15 +359,20 @@ class Authoritative:
         async def attempt(record: Record | None) -> WriteOp:
             if record is None:
                 raise HandleNotFound(handle=handle.text)
+            stored = values
+            if values:  # kept as the record's data rights (possibly the new ones) say
+                source = (values if any(v.index == RIGHTS_INDEX for v in values)
+                          else record.values)
+                stored = with_scope(values, rights_of(source))
             await self.authorizer.authorize(identity, operation, handle.text, record.values,
-                                            new_values=values, removed_indexes=removed)
+                                            new_values=stored, removed_indexes=removed)
             expect = record.values
             if operation == "delete":
                 return DeleteHandle(handle, expect=expect)
             if operation == "add":
-                return AddValues(handle, values, overwrite, expect=expect)
+                return AddValues(handle, stored, overwrite, expect=expect)
             if operation == "modify":
-                return ModifyValues(handle, values, expect=expect)
+                return ModifyValues(handle, stored, expect=expect)
             return RemoveValues(handle, removed, expect=expect)
 
         await self._guarded(handle, attempt)

@@ -1,0 +1,136 @@
+"""Unique items (唯一, ``uniqueField``, ``idis.md`` §8.2/§8.4): one value per template and prefix.
+
+A registration whose ``unique`` item holds a value another identifier of the same template
+(the same TEMPLATE_ID, index 1000) under the same prefix already holds is refused, naming the
+item, the value and that identifier.
+
+**How it is found.** Through the store's reverse index (:meth:`idnode.storage.Store.search`),
+never by a scan: an exact ``(type, value)`` lookup limited to the prefix, then the few
+candidates' records are read to compare template and value. So the item's type must be one of
+the node's indexed types (``[storage] reverse_index_types``); when it is not, or the value is
+too long to be indexed, the registration is refused with a message saying so — the node does
+not promise a uniqueness it cannot check. A value holding ``*`` is looked up as a pattern
+(``*`` is the index's wildcard) and the candidates compared exactly; it needs 3 literal
+characters at its start or end.
+
+**Concurrent registrations.** The index shows committed records only. Within one process a
+value being registered is *claimed* from its check until the registering task ends (the
+request, or the batch item), so of two registrations of the same value at the same time —
+two items of one batchCreate included — the later check is refused, naming the first
+identifier. The claims are per process: two worker processes (``--workers`` > 1) or two
+nodes sharing a database can still both accept the same value if their checks overlap
+within the time of a commit. Closing that needs a database constraint on the value, which
+the store does not have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from idnode.errors import InvalidValue
+from idnode.identifiers.handle import Handle, ascii_upper, handle_key
+from idnode.node.records import Records
+from idnode.snms.envelope import FAILED, SnmsFailure
+from idnode.storage.index import MAX_ENTRY_BYTES, MAX_INDEXED_BYTES
+from idnode.templates import Template, TemplateItem
+from idnode.templates.validate import Taken
+
+__all__ = ["UniqueValues", "check_indexed"]
+
+TEMPLATE_ID_INDEX = 1000
+#: candidate handles read per index page, and at most in all
+_PAGE = 100
+_MAX_CANDIDATES = 10_000
+
+_Key = tuple[str, str, str, str]  # (template key, PREFIX, TYPE, value)
+
+
+def _not_indexed(item: TemplateItem) -> str:
+    return (f"{item.label()}: unique (唯一) values cannot be checked: this node does not "
+            f"index {item.type} values; the operator adds \"{item.type}\" to [storage] "
+            "reverse_index_types")
+
+
+def check_indexed(template: Template, indexed: frozenset[str]) -> None:
+    """:raises SnmsFailure: a unique item of ``template`` has a type the index lacks."""
+    for item in template.items:
+        if item.unique and ascii_upper(item.type) not in indexed:
+            raise SnmsFailure(FAILED, _not_indexed(item))
+
+
+class UniqueValues:
+    """The check behind :func:`idnode.templates.avalidate`'s ``taken`` (module docstring)."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self._claims: dict[_Key, tuple[str, str, asyncio.Task[object]]] = {}
+
+    def taker(self, template_id: str, handle: Handle) -> Taken:
+        """``taken(item, text)`` for registering ``handle`` under template ``template_id``."""
+        async def taken(item: TemplateItem, text: str) -> str | None:
+            return await self.holder(template_id, handle, item, text)
+        return taken
+
+    async def holder(self, template_id: str, handle: Handle, item: TemplateItem,
+                     text: str) -> str | None:
+        """Another identifier holding ``text`` as ``item``, or None (then it is claimed).
+
+        :raises SnmsFailure: the value cannot be checked (not indexed; see the module).
+        """
+        type_ = ascii_upper(item.type)
+        if type_ not in self.records.store.index_types:
+            raise SnmsFailure(FAILED, _not_indexed(item))
+        data = text.encode("utf-8")
+        if len(data) > MAX_INDEXED_BYTES or \
+                len(type_.encode()) + len(data) + len(handle.key.encode()) > MAX_ENTRY_BYTES:
+            raise SnmsFailure(FAILED, f"{item.label()}: a unique (唯一) value is indexed "
+                                      f"only up to {MAX_INDEXED_BYTES} bytes; this one has "
+                                      f"{len(data)}")
+        key = (handle_key(template_id), ascii_upper(handle.prefix), type_, text)
+        claim = self._claims.get(key)
+        if claim is not None and claim[0] != handle.key and not claim[2].done():
+            return f"{claim[1]} (being registered at the same time)"
+        task = asyncio.current_task()
+        if task is not None:  # claimed before any await: no other check can slip in
+            self._claims[key] = (handle.key, handle.text, task)
+            task.add_done_callback(partial(self._release, key))
+        return await self._stored(key, handle, item, data)
+
+    def _release(self, key: _Key, task: asyncio.Task[object]) -> None:
+        claim = self._claims.get(key)
+        if claim is not None and claim[2] is task:
+            del self._claims[key]
+
+    async def _stored(self, key: _Key, handle: Handle, item: TemplateItem,
+                      data: bytes) -> str | None:
+        template_key, _, type_, text = key
+        store = self.records.store
+        for offset in range(0, _MAX_CANDIDATES, _PAGE):
+            try:
+                found = await self.records.read(store.search, [(type_, text)], limit=_PAGE,
+                                                offset=offset, prefix=handle.prefix)
+            except InvalidValue as exc:
+                raise SnmsFailure(FAILED, f"{item.label()}: cannot check that the unique "
+                                          f"(唯一) value is unused: {exc}") from None
+            for other in found:
+                other_key = handle_key(other)
+                if other_key == handle.key:
+                    continue
+                record = await self.records.get(other_key)
+                if record is None:
+                    continue
+                follows = same = False
+                for value in record.values:
+                    if value.index == TEMPLATE_ID_INDEX:
+                        follows = handle_key(value.data.decode("utf-8", "replace")) == \
+                            template_key
+                    elif value.data == data and ascii_upper(value.type) == type_:
+                        same = True
+                if follows and same:
+                    return other
+            if len(found) < _PAGE:
+                return None
+        raise SnmsFailure(FAILED, f"{item.label()}: more than {_MAX_CANDIDATES} identifiers "
+                                  f"hold {type_} values like this one; uniqueness cannot be "
+                                  "checked")

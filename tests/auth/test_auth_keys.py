@@ -70,7 +70,7 @@ def test_dsa_public_key_data_round_trip(dsa_key: dsa.DSAPrivateKey) -> None:
 
 
 def test_public_key_data_rejects_other_key_types() -> None:
-    with pytest.raises(InvalidValue, match="only RSA and DSA"):
+    with pytest.raises(InvalidValue, match="only RSA, DSA and SM2"):
         public_key_data(ec.generate_private_key(ec.SECP256R1()))  # type: ignore[arg-type]
 
 

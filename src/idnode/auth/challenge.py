@@ -17,6 +17,22 @@ and ``PublicKeyAuthenticationInfo.authenticate`` does ``signer.update(nonce)`` t
 ``"SHA-1"``; RSA is PKCS#1 v1.5, DSA is DER. CNRI's client picks SHA-256 from 2.7 on, but
 SHA-1 for DSA below 2.11 (:func:`signature_hash_for_version`).
 
+**SM2 answer** (IDIS, ``idis.md`` §4.5): hash name ``"SM3"`` + DER SM2 signature. Two
+layouts exist; idnode signs the first and accepts both:
+
+1. ``teleinfo-dev/id-pointer-sdk`` (v2.2.0 "标识解析身份认证支持sm2算法";
+   ``core/PublicKeyAuthenticationInfo.java`` at commit 9befbd17 and ``core/Common.java``):
+   the message is ``SM3(nonce ‖ digest)`` (``SmUtil.sm3``), signed by hutool ``SM2.sign``
+   with the *identity handle's UTF-8 bytes as the SM2 user ID* (so e = SM3(Z_handle ‖
+   SM3(nonce ‖ digest))), DER-encoded (hutool's default ``StandardDSAEncoding``), hash name
+   ``Common.HASH_ALG_SM3 = "SM3"``. Used whenever the identity is known.
+2. Plain ``SM3withSM2`` over ``nonce ‖ digest`` with the default user ID
+   ``1234567812345678`` (what a JCA ``Signature.getInstance("SM3withSM2")`` fed like the RSA
+   path produces). **Unconfirmed** in any SDK; accepted for clients that sign that way.
+
+A raw 64-byte ``r ‖ s`` is accepted in place of DER. Verification costs a few tens of
+milliseconds of pure-Python arithmetic per layout tried (the SDK layout first).
+
 **HS_SECKEY answer** = one algorithm byte + MAC (CNRI ``Util.doMac``), ``data = nonce ‖ digest``:
 
 ======  ======================  ==============================================
@@ -55,13 +71,13 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric import dsa
 
 from idnode.auth.keys import (
-    DEFAULT_SIGNATURE_HASH,
-    PrivateKey,
-    PublicKey,
+    IdentityKey,
+    IdentityPublicKey,
     Secret,
     sign_data,
     verify_data,
 )
+from idnode.auth.sm2 import DEFAULT_USER_ID, SM2PrivateKey, SM2PublicKey, sm3
 from idnode.errors import AuthenticationError, ProtocolError
 from idnode.protocol.credential import version_at_least
 from idnode.protocol.wire import Parser, Writer
@@ -139,11 +155,15 @@ def secret_form_for_version(major: int, minor: int) -> str:
     return "sha1"
 
 
-def signature_hash_for_version(key: PrivateKey | PublicKey, major: int, minor: int) -> str:
+def signature_hash_for_version(key: IdentityKey | IdentityPublicKey, major: int, minor: int
+                               ) -> str:
     """The signature hash CNRI's client picks (``Util.getDefaultSigId``) for a message.
 
-    SHA-256 from 2.7 on, except SHA-1 for DSA keys below 2.11; SHA-1 before 2.7.
+    SHA-256 from 2.7 on, except SHA-1 for DSA keys below 2.11; SHA-1 before 2.7. SM2 keys
+    always use SM3.
     """
+    if isinstance(key, SM2PrivateKey | SM2PublicKey):
+        return "SM3"
     if not version_at_least(major, minor, 2, 7):
         return "SHA1"
     is_dsa = isinstance(key, dsa.DSAPrivateKey | dsa.DSAPublicKey)
@@ -154,27 +174,46 @@ def signature_hash_for_version(key: PrivateKey | PublicKey, major: int, minor: i
 
 # -- HS_PUBKEY ---------------------------------------------------------------------------
 
-def answer_with_private_key(key: PrivateKey, nonce: bytes, digest: bytes, *,
-                            hash_alg: str = DEFAULT_SIGNATURE_HASH) -> bytes:
+def _sm2_layouts(nonce: bytes, digest: bytes, identity: str | None
+                 ) -> list[tuple[bytes, bytes]]:
+    """(message, user ID) of each SM2 answer layout, the id-pointer-sdk one first."""
+    layouts = [(nonce + digest, DEFAULT_USER_ID)]
+    if identity:
+        layouts.insert(0, (sm3(nonce + digest), identity.encode("utf-8")))
+    return layouts
+
+
+def answer_with_private_key(key: IdentityKey, nonce: bytes, digest: bytes, *,
+                            hash_alg: str | None = None, identity: str | None = None
+                            ) -> bytes:
     """The ``signedResponse`` for an HS_PUBKEY identity.
 
     :param digest: the bare request digest from the challenge (no hash-type byte).
+    :param hash_alg: by default SHA-256 (SM3 for an SM2 key).
+    :param identity: the identity handle answering; an SM2 key then signs in
+        id-pointer-sdk's layout (user ID = the handle), else in plain ``SM3withSM2``.
     :raises AuthenticationError: unknown hash algorithm or key type.
     """
-    wire_alg, signature = sign_data(key, nonce + digest, hash_alg)
+    if isinstance(key, SM2PrivateKey):
+        message, user_id = _sm2_layouts(nonce, digest, identity)[0]
+    else:
+        message, user_id = nonce + digest, DEFAULT_USER_ID
+    wire_alg, signature = sign_data(key, message, hash_alg, sm2_id=user_id)
     writer = Writer()
     writer.put_string(wire_alg)
     writer.put_counted_bytes(signature)
     return writer.getvalue()
 
 
-def verify_private_key_answer(public_key: PublicKey, nonce: bytes, digest: bytes,
-                              signed_response: bytes) -> bool:
+def verify_private_key_answer(public_key: IdentityPublicKey, nonce: bytes, digest: bytes,
+                              signed_response: bytes, *, identity: str | None = None) -> bool:
     """Check an HS_PUBKEY ``signedResponse`` against ``public_key``.
 
     Malformed bytes, unknown or refused algorithms (MD5) and bad signatures are ``False``.
 
-    :raises AuthenticationError: ``public_key`` is neither RSA nor DSA.
+    :param identity: the identity handle that answered, as it sent it; SM2 answers in
+        id-pointer-sdk's layout need it (their user ID is the handle).
+    :raises AuthenticationError: ``public_key`` is neither RSA, DSA nor SM2.
     """
     parser = Parser(signed_response, "HS_PUBKEY challenge answer")
     try:
@@ -187,6 +226,9 @@ def verify_private_key_answer(public_key: PublicKey, nonce: bytes, digest: bytes
         alg = alg_bytes.decode("ascii")
     except UnicodeDecodeError:
         return False
+    if isinstance(public_key, SM2PublicKey):
+        return any(verify_data(public_key, message, signature, alg, sm2_id=user_id)
+                   for message, user_id in _sm2_layouts(nonce, digest, identity))
     return verify_data(public_key, nonce + digest, signature, alg)
 
 

@@ -18,7 +18,7 @@ from idnode.auth.challenge import (
     signature_hash_for_version,
 )
 from idnode.auth.identity import Identity
-from idnode.auth.keys import PrivateKey, Secret
+from idnode.auth.keys import IdentityKey, Secret
 from idnode.protocol.digest import RequestDigest
 
 __all__ = ["Authenticator", "PublicKeyAuth", "SecretKeyAuth"]
@@ -46,14 +46,17 @@ class Authenticator(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PublicKeyAuth:
-    """Authenticate as ``identity`` with an RSA or DSA private key (HS_PUBKEY).
+    """Authenticate as ``identity`` with an RSA, DSA or SM2 private key (HS_PUBKEY).
 
     :ivar hash_alg: the signature hash; by default the one CNRI's client picks for the
-        server's protocol version (SHA-256 from 2.7 on).
+        server's protocol version (SHA-256 from 2.7 on), SM3 for an SM2 key.
+
+    An SM2 key answers as ``teleinfo-dev/id-pointer-sdk`` does: SM2 over SM3(nonce ‖ digest)
+    with the identity handle as the SM2 user ID (:mod:`idnode.auth.challenge`).
     """
 
     identity: Identity
-    private_key: PrivateKey = field(repr=False)
+    private_key: IdentityKey = field(repr=False)
     hash_alg: str | None = None
 
     @property
@@ -65,7 +68,7 @@ class PublicKeyAuth:
         hash_alg = self.hash_alg or signature_hash_for_version(self.private_key, *version)
         # Signed is nonce ‖ the bare digest bytes, without the hash-type byte (§8.1).
         return answer_with_private_key(self.private_key, nonce, digest.digest,
-                                       hash_alg=hash_alg)
+                                       hash_alg=hash_alg, identity=self.identity.handle)
 
 
 @dataclass(frozen=True, slots=True)

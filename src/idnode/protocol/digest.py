@@ -13,6 +13,13 @@ the response's version is the request's *suggested* version capped at the server
 and from 2.7 on it is SHA-256 (type 3). A message of major version 5 (very old clients that
 sent 5.0 by mistake) counts as older than 2.1. :func:`digest_type_for` applies that rule.
 Decoders accept every type regardless of version, as CNRI's do.
+
+SM3 is *not* a request-digest type. The IDIS SDKs hash challenges with SM3 only inside an SM2
+answer (:mod:`idnode.auth.challenge`); ``teleinfo-dev/id-pointer-sdk``'s ``core/Common.java``
+defines the digest codes 0 (legacy MD5), 1 (MD5), 2 (SHA-1), 3 (SHA-256) and the MAC codes
+0x12, 0x13, 0x22, and no code for SM3, and 4iot-dev/ID-SDK's ``login(…, rdType)`` documents
+1 = MD5, 2 = SHA1, 3 = SHA256 (``idis.md`` §4.4). A guessed code would break interoperability,
+so none is added.
 """
 
 from __future__ import annotations

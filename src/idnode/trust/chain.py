@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from idnode.auth.identity import Identity
-from idnode.auth.keys import PublicKey, public_key_from_bytes
+from idnode.auth.keys import IdentityPublicKey, public_key_from_bytes
 from idnode.errors import RegistryError
 from idnode.identifiers.handle import handle_key
 from idnode.identifiers.value import HandleValue
@@ -62,16 +62,18 @@ class Records:
         return self._seen[key]
 
 
-async def root_keys(records: Records, trust_root: str, now: int) -> dict[str, PublicKey]:
+async def root_keys(records: Records, trust_root: str, now: int
+                    ) -> dict[str, IdentityPublicKey]:
     """The root identities of ``trust_root`` and their keys."""
     values = await records.get(trust_root)
     if values is None:
         raise Untrusted(f"trust root {trust_root} not found")
-    roots: dict[str, PublicKey] = {}
+    roots: dict[str, IdentityPublicKey] = {}
     for value in values:
         if value.type == "HS_PUBKEY":
             try:
-                roots[_key(Identity(trust_root, value.index))] = public_key_from_bytes(value.data)
+                roots[_key(Identity(trust_root, value.index))] = public_key_from_bytes(
+                    value.data, allow_sm2=True)
             except RegistryError:
                 continue
         elif value.type == HS_CERT:
@@ -90,7 +92,7 @@ async def root_keys(records: Records, trust_root: str, now: int) -> dict[str, Pu
 
 @dataclass(frozen=True, slots=True)
 class ChainResult:
-    key: PublicKey
+    key: IdentityPublicKey
     root: str
     certs: tuple[str, ...] = field(default=())
 

@@ -16,7 +16,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idnode.auth.identity import Identity
-from idnode.auth.keys import PublicKey, public_key_data, public_key_from_data
+from idnode.auth.keys import IdentityPublicKey, public_key_data, public_key_from_data
+from idnode.auth.sm2 import SM2PrivateKey
 from idnode.errors import InvalidValue, RegistryError
 from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.pubkey import PublicKeyData
@@ -72,7 +73,7 @@ class CertClaims:
     jws: Jws
     issuer: Identity
     subject: Identity
-    public_key: PublicKey
+    public_key: IdentityPublicKey
     perms: tuple[Permission, ...]
     ca: bool
     window: Window
@@ -85,7 +86,7 @@ class CertClaims:
         if not isinstance(jwk, dict):
             raise InvalidValue(reason="HS_CERT has no publicKey JWK")
         try:
-            key = public_key_from_data(PublicKeyData.from_jwk(jwk))
+            key = public_key_from_data(PublicKeyData.from_jwk(jwk), allow_sm2=True)
         except RegistryError as exc:
             raise InvalidValue(reason=f"HS_CERT publicKey: {exc}") from None
         perms = p.get("perms", [])
@@ -144,8 +145,9 @@ def _times(days: float, now: int | None, not_before: int | None) -> dict[str, in
     return {"iat": issued, "nbf": start, "exp": start + int(days * 86400)}
 
 
-def make_cert(issuer: Identity, issuer_key: rsa.RSAPrivateKey, subject: Identity,
-              subject_key: PublicKey, perms: Sequence[Permission], *, ca: bool = False,
+def make_cert(issuer: Identity, issuer_key: rsa.RSAPrivateKey | SM2PrivateKey,
+              subject: Identity, subject_key: IdentityPublicKey,
+              perms: Sequence[Permission], *, ca: bool = False,
               days: float = 365, now: int | None = None, not_before: int | None = None,
               extra: dict[str, Any] | None = None) -> str:
     """An HS_CERT JWT: ``issuer`` vouches that ``subject`` holds ``subject_key``.
@@ -163,7 +165,7 @@ def make_cert(issuer: Identity, issuer_key: rsa.RSAPrivateKey, subject: Identity
 
 
 def make_signature(handle: str, values: Iterable[HandleValue], signer: Identity,
-                   key: rsa.RSAPrivateKey, *, chain: Sequence[Identity] = (),
+                   key: rsa.RSAPrivateKey | SM2PrivateKey, *, chain: Sequence[Identity] = (),
                    days: float = 365, now: int | None = None,
                    not_before: int | None = None) -> str:
     """An HS_SIGNATURE JWT over ``values`` of ``handle`` (one SHA-256 digest per index)."""

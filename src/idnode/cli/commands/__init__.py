@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from idnode.auth.identity import Identity
-from idnode.auth.keys import load_private_key, load_secret
+from idnode.auth.keys import load_identity_key, load_secret
 from idnode.client import Authenticator, PublicKeyAuth, SecretKeyAuth
 from idnode.client.async_client import DEFAULT_PORT
 from idnode.errors import RegistryError
@@ -154,7 +154,7 @@ def authenticator_from_args(args: argparse.Namespace) -> Authenticator | None:
         raise UsageError(reason="--passphrase-file goes with --key")
     if args.key:
         passphrase = read_passphrase_file(args.passphrase_file) if args.passphrase_file else None
-        return PublicKeyAuth(identity, load_private_key(args.key, passphrase))
+        return PublicKeyAuth(identity, load_identity_key(args.key, passphrase))  # RSA/DSA/SM2
     if args.secret_file:
         return SecretKeyAuth(identity, _strip_newline(bytes(load_secret(args.secret_file))))
     print("warning: --secret is visible to other users in the process list; "

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import base64
 
-from idnode.auth.keys import generate_private_key, public_key_data, save_private_key
-from idnode.cli.commands import EXIT_OK, read_passphrase_file, set_command
+from idnode.auth.keys import generate_identity_key, public_key_data, save_private_key
+from idnode.cli.commands import EXIT_OK, UsageError, read_passphrase_file, set_command
 from idnode.cli.output import dumps
 
 __all__ = ["register"]
 
 _DEFAULT_BITS = 2048
+_SM2_BITS = 256
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,10 +22,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "passphrase from --passphrase-file) and print the public key as "
                     "HS_PUBKEY data, ready for 'idnode add HANDLE 300:HS_PUBKEY!base64=…'.")
     parser.add_argument("out", metavar="OUT", help="file to write the private key to")
-    parser.add_argument("--alg", default="RSA", type=str.upper, choices=("RSA", "DSA"),
-                        help="key algorithm (default RSA)")
-    parser.add_argument("--bits", type=int, default=_DEFAULT_BITS,
-                        help=f"key size (default {_DEFAULT_BITS})")
+    parser.add_argument("--alg", default="RSA", type=str.upper, choices=("RSA", "DSA", "SM2"),
+                        help="key algorithm (default RSA); SM2 keys are written as "
+                             "SM2_PUB_KEY, as the IDIS SDKs read them")
+    parser.add_argument("--bits", type=int, default=None,
+                        help=f"key size (default {_DEFAULT_BITS}; SM2 is always "
+                             f"{_SM2_BITS})")
     parser.add_argument("--passphrase-file", metavar="FILE",
                         help="encrypt the key with the passphrase in FILE (first line)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
@@ -33,8 +36,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.alg == "SM2":
+        if args.bits not in (None, _SM2_BITS):
+            raise UsageError(reason=f"SM2 keys are {_SM2_BITS}-bit; --bits {args.bits} does "
+                                    "not apply")
+        args.bits = _SM2_BITS
+    elif args.bits is None:
+        args.bits = _DEFAULT_BITS
     passphrase = read_passphrase_file(args.passphrase_file) if args.passphrase_file else None
-    key = generate_private_key(args.alg, args.bits)
+    key = generate_identity_key(args.alg, args.bits)
     save_private_key(args.out, key, passphrase, overwrite=args.overwrite)
     public = public_key_data(key).to_bytes()
     encoded = base64.b64encode(public).decode("ascii")

@@ -16,11 +16,13 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idnode.auth.identity import Identity
-from idnode.auth.keys import PublicKey, load_private_key, public_key_from_bytes
+from idnode.auth.keys import IdentityPublicKey, load_identity_key, public_key_from_bytes
+from idnode.auth.sm2 import SM2KeyError, SM2PrivateKey, SM2PublicKey
 from idnode.cli.commands import (
     EXIT_OK,
     UsageError,
@@ -92,30 +94,36 @@ def _identity(text: str, option: str) -> Identity:
         raise UsageError(reason=f"{option}: {exc}") from None
 
 
-def _rsa_key(path: str, passphrase_file: str | None, option: str) -> rsa.RSAPrivateKey:
+def _rsa_key(path: str, passphrase_file: str | None, option: str
+             ) -> rsa.RSAPrivateKey | SM2PrivateKey:
+    """The JWS signing key: RSA (RS256) or SM2 (SM2SM3)."""
     passphrase = read_passphrase_file(passphrase_file) if passphrase_file else None
-    key = load_private_key(path, passphrase)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise UsageError(reason=f"{option}: RS256 needs an RSA key")
+    key = load_identity_key(path, passphrase)
+    if not isinstance(key, rsa.RSAPrivateKey | SM2PrivateKey):
+        raise UsageError(reason=f"{option}: RS256 needs an RSA key (or SM2SM3 an SM2 key)")
     return key
 
 
-def _subject_key(args: argparse.Namespace, values: list[HandleValue]) -> PublicKey:
+def _subject_key(args: argparse.Namespace, values: list[HandleValue]) -> IdentityPublicKey:
     if args.subject_key:
+        with open(args.subject_key, "rb") as file:
+            pem = file.read()
         try:
-            with open(args.subject_key, "rb") as file:
-                key = serialization.load_pem_public_key(file.read())
-        except ValueError as exc:
-            raise UsageError(reason=f"--subject-key {args.subject_key}: {exc}") from None
+            key = serialization.load_pem_public_key(pem)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            try:
+                return SM2PublicKey.from_pem(pem)
+            except SM2KeyError:
+                raise UsageError(reason=f"--subject-key {args.subject_key}: {exc}") from None
         if not isinstance(key, rsa.RSAPublicKey):
-            raise UsageError(reason="--subject-key must be an RSA public key")
+            raise UsageError(reason="--subject-key must be an RSA or SM2 public key")
         return key
     value = next((v for v in values if v.index == args.subject_index
                   and v.type == "HS_PUBKEY"), None)
     if value is None:
         raise UsageError(reason=f"{args.cert} has no HS_PUBKEY at {args.subject_index}; "
                                 "give --subject-key")
-    return public_key_from_bytes(value.data)
+    return public_key_from_bytes(value.data, allow_sm2=True)
 
 
 _Make = Callable[[list[HandleValue], int], HandleValue]

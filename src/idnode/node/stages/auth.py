@@ -16,6 +16,7 @@ not logged in, those clients expect RC 408 "log in first" rather than a challeng
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from idnode.auth.challenge import (
 )
 from idnode.auth.identity import Identity
 from idnode.auth.keys import public_key_from_data
+from idnode.auth.sm2 import SM2PublicKey
 from idnode.errors import (
     AuthenticationError,
     AuthenticationFailed,
@@ -250,8 +252,13 @@ class Auth:
             except RegistryError as exc:
                 raise InvalidCredential(reason=f"HS_PUBKEY of {identity}: {exc}") from None
             # SM2 answers (id-pointer-sdk) use the identity handle as the SM2 user ID.
-            ok = verify_private_key_answer(key, nonce, digest, signed,
-                                           identity=identity.handle)
+            if isinstance(key, SM2PublicKey):
+                # pure-Python SM2 takes tens of milliseconds: off the event loop
+                ok = await asyncio.to_thread(verify_private_key_answer, key, nonce, digest,
+                                             signed, identity=identity.handle)
+            else:
+                ok = verify_private_key_answer(key, nonce, digest, signed,
+                                               identity=identity.handle)
         elif kind == "HS_SECKEY":
             value = await credential_value(self.records, identity, "HS_SECKEY")
             ok = await self.secrets.verify(value.data, nonce, digest, signed)

@@ -71,6 +71,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="idnode serve --workers")
     parser.add_argument("--max-seconds", type=float, default=120.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="idnode-bench-snms-") as tmp:
@@ -79,7 +80,7 @@ def main() -> int:
         text = config_path.read_text()
         config_path.write_text(text.replace("allow_credentials_over_http = false",
                                             "allow_credentials_over_http = true"))
-        node = Node.start(home, 1)
+        node = Node.start(home, max(1, min(args.workers, 8)))
         try:
             host, port = node.http
             login = Client(host, port).call("POST", "/identity/token", {

@@ -23,7 +23,7 @@ import pytest
 from idnode.auth.identity import Identity
 from idnode.auth.keys import generate_private_key, public_key_data
 from idnode.client import PublicKeyAuth, SecretKeyAuth, SyncHandleClient
-from idnode.client.flow import Done, RequestFlow, Send, response_body
+from idnode.client.flow import response_body
 from idnode.errors import RemoteError
 from idnode.identifiers.value import PERM_SECRET, HandleValue, Reference
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
@@ -33,6 +33,7 @@ from idnode.protocol.constants import DEFAULT_RESOLUTION_FLAGS, OpCode, OpFlag, 
 from idnode.protocol.message import Message
 from idnode.transport.client import TcpConnection
 from integration.nodeproc import NodeProcess, init_node, set_limit
+from integration.wire import answer as _exchange
 
 pytestmark = pytest.mark.integration
 
@@ -186,17 +187,6 @@ def test_a_listed_reader_reads_after_an_idis_login(node: NodeProcess) -> None:
             values = ResolutionResponse.from_wire(response_body(answer)).values
             return sorted(v.index for v in values)
     assert asyncio.run(run()) == [1, 100, 2000, 2001]
-
-
-async def _exchange(conn: TcpConnection, request: Message,
-                    auth: PublicKeyAuth | None) -> Message:
-    flow = RequestFlow(request, auth)
-    action = flow.start()
-    while not isinstance(action, Done):
-        if isinstance(action, Send):
-            await conn.send(action.message)
-        action = flow.on_response(await conn.receive(request.request_id, timeout=10))
-    return action.responses[-1]
 
 
 def test_a_group_member_reads_what_the_group_is_granted(node: NodeProcess) -> None:

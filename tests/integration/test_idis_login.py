@@ -14,13 +14,13 @@ import pytest
 from idnode.auth.identity import Identity
 from idnode.auth.keys import generate_private_key, load_private_key
 from idnode.client import PublicKeyAuth
-from idnode.client.flow import Done, RequestFlow, Send
 from idnode.identifiers.value import HandleValue
 from idnode.protocol.bodies import CreateHandleRequest, LegacyLoginRequest, LoginRequest
 from idnode.protocol.constants import OpCode, OpFlag, ResponseCode
 from idnode.protocol.message import Message
 from idnode.transport.client import TcpConnection
 from integration.nodeproc import NodeProcess, init_node
+from integration.wire import answer as _exchange
 
 pytestmark = pytest.mark.integration
 
@@ -40,18 +40,6 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 def _message(opcode: int, body: bytes) -> Message:
     return Message(opcode=opcode, body=body, request_id=next(_ids),
                    expiration=int(time.time()) + 60)
-
-
-async def _exchange(conn: TcpConnection, request: Message,
-                    auth: PublicKeyAuth | None = None) -> Message:
-    """One request on ``conn``, a challenge answered with ``auth`` when given."""
-    flow = RequestFlow(request, auth)
-    action = flow.start()
-    while not isinstance(action, Done):
-        if isinstance(action, Send):
-            await conn.send(action.message)
-        action = flow.on_response(await conn.receive(request.request_id, timeout=10))
-    return action.responses[-1]
 
 
 def _create(handle: str) -> Message:

@@ -15,7 +15,6 @@ import pytest
 from idnode.auth.identity import Identity
 from idnode.auth.keys import load_private_key
 from idnode.client import PublicKeyAuth
-from idnode.client.flow import Done, RequestFlow, Send
 from idnode.config import load_config
 from idnode.errors import AuthenticationNeeded, LoginFirst
 from idnode.identifiers.value import HandleValue
@@ -27,6 +26,7 @@ from idnode.protocol.constants import OpCode, ResponseCode
 from idnode.protocol.message import Message
 from idnode.transport.client import TcpConnection
 from integration.nodeproc import NodeProcess, init_node, set_limit
+from integration.wire import exchange as _exchange
 
 pytestmark = pytest.mark.integration
 
@@ -52,17 +52,6 @@ def _create(handle: str, minor: int, suggested: int = 11) -> Message:
     value = HandleValue(1, "URL", b"https://idis.example/" + handle.encode())
     return _message(OpCode.CREATE_HANDLE, CreateHandleRequest(handle, (value,)).to_wire(),
                     minor, suggested)
-
-
-async def _exchange(conn: TcpConnection, request: Message,
-                    auth: PublicKeyAuth | None = None) -> tuple[Message, ...]:
-    flow = RequestFlow(request, auth)
-    action = flow.start()
-    while not isinstance(action, Done):
-        if isinstance(action, Send):
-            await conn.send(action.message)
-        action = flow.on_response(await conn.receive(request.request_id, timeout=10))
-    return action.responses
 
 
 def _auth(node: NodeProcess) -> PublicKeyAuth:

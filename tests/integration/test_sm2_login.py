@@ -20,8 +20,7 @@ import pytest
 from idnode.auth.identity import Identity
 from idnode.auth.keys import load_identity_key, public_key_data, save_private_key
 from idnode.auth.sm2 import SM2PrivateKey, encode_signature, sm3
-from idnode.client import Authenticator, HandleClient, PublicKeyAuth, SecretKeyAuth
-from idnode.client.flow import Done, RequestFlow, Send
+from idnode.client import HandleClient, PublicKeyAuth, SecretKeyAuth
 from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.pubkey import SM2_PUB_KEY, PublicKeyData
 from idnode.protocol.bodies import CreateHandleRequest, LoginRequest
@@ -31,6 +30,7 @@ from idnode.protocol.message import Message
 from idnode.protocol.wire import Writer
 from idnode.transport.client import TcpConnection
 from integration.nodeproc import NodeProcess, idnode, init_node
+from integration.wire import answer as _exchange
 
 pytestmark = pytest.mark.integration
 
@@ -71,17 +71,6 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 def _message(opcode: int, body: bytes) -> Message:
     return Message(opcode=opcode, body=body, request_id=next(_ids),
                    expiration=int(time.time()) + 60)
-
-
-async def _exchange(conn: TcpConnection, request: Message, auth: Authenticator | None = None
-                    ) -> Message:
-    flow = RequestFlow(request, auth)
-    action = flow.start()
-    while not isinstance(action, Done):
-        if isinstance(action, Send):
-            await conn.send(action.message)
-        action = flow.on_response(await conn.receive(request.request_id, timeout=10))
-    return action.responses[-1]
 
 
 def _create(handle: str) -> Message:

@@ -1,9 +1,12 @@
 """Bulk import throughput: ``idnode import`` of N generated rows into a fresh SQLite home.
 
-    .venv/bin/python bench/bench_import.py [--rows 200000] [--batch 5000] [--profile]
+    .venv/bin/python bench/bench_import.py [--rows 200000] [--batch 5000] [--unique]
+        [--profile]
 
 Prints rows/s against the target of 100,000 identifiers/s. The store is opened with
 ``sync = "full"`` (one fsync per batch: the checkpoint must never run ahead of durable data).
+``--unique`` makes ``productName`` a unique (唯一) item (indexed): one reverse-index lookup
+per row, as the SNMS API checks it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def main_bench() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--unique", action="store_true",
+                        help="productName unique (唯一): one index lookup per row")
     parser.add_argument("--profile", action="store_true", help="print the top functions")
     args = parser.parse_args()
     rows = min(max(args.rows, 1), MAX_ROWS)
@@ -49,8 +54,15 @@ def main_bench() -> int:
                 "127.0.0.1:0", "--http", "off", "--https", "off", "--key-bits", "1024",
                 "--admin-secret", "bench-secret"]
         assert main(init) == 0
+        body = json.loads(json.dumps(TEMPLATE))
+        if args.unique:
+            body["items"][0]["unique"] = True
+            config = home / "config.toml"
+            config.write_text(config.read_text(encoding="utf-8").replace(
+                'reverse_index_types = ["URL", "CHECKSUM"]',
+                'reverse_index_types = ["URL", "CHECKSUM", "productName"]'), encoding="utf-8")
         template = root / "t.json"
-        template.write_text(json.dumps(TEMPLATE, ensure_ascii=False), encoding="utf-8")
+        template.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         data = root / "rows.csv"
         with data.open("w", encoding="utf-8") as f:
             f.write("handle,productName,model,quantity,productionDate\n")

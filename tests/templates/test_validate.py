@@ -123,6 +123,35 @@ def test_async_reference_and_unique_checks(template: Template) -> None:
     assert values == validate(template, ok)
 
 
+def test_sync_hooks_ask_and_word_as_avalidate(template: Template) -> None:
+    """validate() with plain callables (idnode import) is avalidate() answered at once."""
+    asked: list[str] = []
+
+    def exists(handle: str) -> bool:
+        asked.append(handle)
+        return handle.endswith("CASE001")
+
+    def taken(item: TemplateItem, text: str) -> str | None:
+        return "88.608.1/R1" if text == "TSQ9" else None
+
+    def template_of(handle: str) -> str | None:
+        return None
+
+    data = {"receiptNumber": "TSQ9", "productionDate": "2024-06-23",
+            "associatedBoxCode": ["88.608.1/CASE001", "88.608.1/CASE002", "88.608.1/CASE002"]}
+    with pytest.raises(TemplateViolation) as info:
+        validate(template, data, exists=exists, taken=taken, template_of=template_of)
+    assert info.value.problems == [
+        "receiptNumber (入库单号, index 2000): 'TSQ9' is already used by 88.608.1/R1; the "
+        "item is unique (唯一)",
+        "associatedBoxCode (入库产品, index 2006): '88.608.1/CASE002' does not exist",
+        "associatedBoxCode (入库产品, index 2006): '88.608.1/CASE002' does not exist",
+    ]
+    assert asked == ["88.608.1/CASE001", "88.608.1/CASE002"]
+    ok = {**data, "receiptNumber": "TSQ1", "associatedBoxCode": "88.608.1/CASE001"}
+    assert validate(template, ok, exists=exists, taken=taken) == validate(template, ok)
+
+
 def test_async_reports_sync_problems_too(template: Template) -> None:
     async def exists(handle: str) -> bool:
         return False

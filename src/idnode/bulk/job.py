@@ -1,11 +1,18 @@
 """The import job: validate rows, group them into batches, write each batch in one commit.
 
-Per row the cost is one :func:`idnode.templates.validate` call and a tuple compare; per batch
-one snapshot read of the existing records (:meth:`Store.get_records`) and one
-:meth:`Store.apply` of ``CreateHandle`` operations (group commit; new records are written as
-one run, see :mod:`idnode.storage.creates`). Existing records are compared without
-timestamps, so re-importing the same data counts as done. A batch is written on a thread of
-its own while the next is read and checked; outcomes and checkpoints stay in order.
+A record holds what the SNMS API would register for the row: the template check's values
+(2000 and up), TEMPLATE_ID (1000) and TEMPLATE (1001) built as the API builds them
+(:mod:`idnode.templates.records`), and an HS_ADMIN at 100. Unique (唯一) items and references
+are checked as the API checks them (:mod:`.registry`).
+
+Per row the cost is one :func:`idnode.templates.validate` call and a tuple compare (plus, for
+templates with unique or reference items only, an index lookup per unique value and a read
+per referenced identifier); per batch one snapshot read of the existing records
+(:meth:`Store.get_records`) and one :meth:`Store.apply` of ``CreateHandle`` operations (group
+commit; new records are written as one run, see :mod:`idnode.storage.creates`). Existing
+records are compared without timestamps, so re-importing the same data counts as done. A
+batch is written on a thread of its own while the next is read and checked; outcomes and
+checkpoints stay in order.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from idnode.bulk.limits import DEFAULT_BATCH
+from idnode.bulk.registry import Registry, Unchecked
 from idnode.bulk.report import Report
 from idnode.bulk.source import Row
 from idnode.errors import HandleExists, RegistryError, TemplateViolation
@@ -24,7 +32,7 @@ from idnode.identifiers.value import HandleValue, Reference
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
 from idnode.storage import CreateHandle, Store
 from idnode.storage.creates import Prepared
-from idnode.templates import Template, validate
+from idnode.templates import Template, cited_version, template_values, validate
 
 __all__ = ["ADMIN_INDEX", "Counts", "ImportJob", "JobOptions"]
 
@@ -63,11 +71,12 @@ OnBatch = Callable[[int, int], None]
 
 @dataclass(slots=True)
 class _Pending:
-    rows: list[tuple[Row, Handle, tuple[HandleValue, ...]]] = field(default_factory=list)
+    rows: list[tuple[Row, Handle, list[HandleValue]]] = field(default_factory=list)
     #: rows that failed their checks, reported with the batch's other outcomes
     bad: list[tuple[int, str, list[str]]] = field(default_factory=list)
-    #: the administrator value of each prefix in the batch, stamped when it is written
-    admins: dict[str, HandleValue] = field(default_factory=dict)
+    #: the node's values (HS_ADMIN, TEMPLATE_ID, TEMPLATE) of each prefix in the batch,
+    #: stamped when it is sealed
+    node: dict[str, tuple[HandleValue, ...]] = field(default_factory=dict)
     #: one create per row of ``rows``, and what the store works out for each beforehand
     ops: list[CreateHandle] = field(default_factory=list)
     prepared: list[Prepared | RegistryError | None] = field(default_factory=list)
@@ -99,7 +108,9 @@ class ImportJob:
         self.report, self.on_batch = report, on_batch
         self.counts = counts or Counts()
         self._homed: dict[str, bool] = {}
-        self._admins: dict[str, HandleValue] = {}
+        self._node: dict[str, tuple[HandleValue, ...]] = {}
+        #: raises ImportRefused before any row when a unique item's type is not indexed
+        self.registry = Registry(store, template, keep_all=options.dry_run)
 
     def run(self, rows: Iterable[Row]) -> Counts:
         """Import ``rows``. Batches are written on a thread of their own while the next one is
@@ -119,8 +130,8 @@ class ImportJob:
                 else:
                     pending.rows.append((row, *checked))
                     prefix = checked[0].home_prefix
-                    if prefix not in pending.admins:
-                        pending.admins[prefix] = self._admin(prefix)
+                    if prefix not in pending.node:
+                        pending.node[prefix] = self._node_values(checked[0])
                 if pending.read >= size:  # bad rows count too: checkpoints keep coming
                     self._seal(pending)
                     self._settle(inflight)
@@ -156,7 +167,7 @@ class ImportJob:
         self.on_batch(pending.end, pending.last_row)
 
     # -- one row ----------------------------------------------------------------------
-    def _check(self, row: Row) -> tuple[Handle, tuple[HandleValue, ...]] | list[str]:
+    def _check(self, row: Row) -> tuple[Handle, list[HandleValue]] | list[str]:
         """The handle and values to store, or the reasons the row is bad."""
         if row.problem is not None:
             return [row.problem]
@@ -168,11 +179,20 @@ class ImportJob:
             return ["handle: prefix handles (0.NA/…) are not imported"]
         if not self._is_homed(handle.home_prefix):
             return [f"handle: prefix {handle.prefix} is not homed in this node's store"]
+        registry = self.registry
+        if not registry.active:
+            try:
+                return handle, validate(self.template, row.data)
+            except TemplateViolation as exc:
+                return exc.problems
         try:
-            values = validate(self.template, row.data)
+            values = registry.validate(handle, row.data)
         except TemplateViolation as exc:
             return exc.problems
-        return handle, (*values, self._admin(handle.home_prefix))
+        except Unchecked as exc:
+            return [str(exc)]
+        registry.accept(handle, row.number, values)
+        return handle, values
 
     def _is_homed(self, prefix: str) -> bool:
         homed = self._homed.get(prefix)
@@ -180,12 +200,16 @@ class ImportJob:
             homed = self._homed[prefix] = self.store.is_homed(prefix)
         return homed
 
-    def _admin(self, prefix: str) -> HandleValue:
-        value = self._admins.get(prefix)
-        if value is None:
-            value = self._admins[prefix] = HandleValue(ADMIN_INDEX, "HS_ADMIN",
-                                                       self._admin_data(prefix))
-        return value
+    def _node_values(self, handle: Handle) -> tuple[HandleValue, ...]:
+        """HS_ADMIN, TEMPLATE_ID and TEMPLATE of records under ``handle``'s home prefix."""
+        prefix = handle.home_prefix
+        values = self._node.get(prefix)
+        if values is None:
+            version = cited_version(self.template, handle.prefix)
+            values = self._node[prefix] = (
+                HandleValue(ADMIN_INDEX, "HS_ADMIN", self._admin_data(prefix)),
+                *template_values(self.registry.template_id, version))
+        return values
 
     def _admin_data(self, prefix: str) -> bytes:
         if self.options.admin is not None:
@@ -201,16 +225,17 @@ class ImportJob:
     def _seal(self, pending: _Pending) -> None:
         """On the reading thread: stamp the batch's values and let the store work out its
         creates, so that the writing thread only decides and writes."""
+        self.registry.sealed()
         stamp = int(time.time())
-        admins = {prefix: v.with_timestamp(stamp) for prefix, v in pending.admins.items()}
+        node = {prefix: tuple(v.with_timestamp(stamp) for v in values)
+                for prefix, values in pending.node.items()}
         ops = pending.ops
         for _, handle, values in pending.rows:
             for value in values:
-                if value.type != "HS_ADMIN":
-                    # fresh objects from validate(), seen by no one else: stamping them in
-                    # place saves re-running HandleValue's checks on every value
-                    object.__setattr__(value, "timestamp", stamp)
-            ops.append(CreateHandle(handle, (*values[:-1], admins[handle.home_prefix])))
+                # fresh objects from validate(), seen by no one else: stamping them in
+                # place saves re-running HandleValue's checks on every value
+                object.__setattr__(value, "timestamp", stamp)
+            ops.append(CreateHandle(handle, (*node[handle.home_prefix], *values)))
         if not self.options.dry_run:
             pending.prepared = self.store.prepare_creates(ops)
 

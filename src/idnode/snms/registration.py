@@ -19,13 +19,18 @@ from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import HandleValue
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
 from idnode.snms.envelope import FAILED, SnmsFailure
-from idnode.snms.templatestore import template_handle
-from idnode.templates import Template
+from idnode.templates import (
+    TEMPLATE_ID_INDEX,
+    TEMPLATE_INDEX,
+    Template,
+    template_id,
+    template_values,
+)
 
 __all__ = ["TEMPLATE_ID_INDEX", "Registration", "business_values", "parse_registration",
            "record_to_snms", "record_values", "same_content"]
 
-TEMPLATE_ID_INDEX, TEMPLATE_INDEX, ADMIN_INDEX = 1000, 1001, 100
+ADMIN_INDEX = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +64,9 @@ def record_values(template: Template, identity: Identity, checked: Sequence[Hand
     """:param cited: the ``templateVersion`` to keep at 1001 when it is not the bare
         version: ``<prefix>/<version>`` for a granted template of another prefix, so that
         the detail's ``templateVersion`` names the same template when sent back."""
-    template_id = template.handle or template_handle(template.prefix, template.version)
     version = template.version if cited is None else cited
-    return [*_node_values(template_id, version, identity.handle, identity.index), *checked]
+    return [*_node_values(template_id(template), version, identity.handle, identity.index),
+            *checked]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -69,10 +74,10 @@ def _node_values(template_id: str, version: str, admin: str, index: int,
                  ) -> tuple[HandleValue, ...]:
     # The same for every record of a template registered by one identity: built once and
     # shared (values are immutable), which also lets the chain check them once per batch.
+    # 1000 and 1001 are built by idnode.templates, as `idnode import` builds them.
     return (HandleValue(ADMIN_INDEX, "HS_ADMIN",
                         AdminData(ALL_PERMISSIONS, admin, index).to_bytes()),
-            HandleValue(TEMPLATE_ID_INDEX, "TEMPLATE_ID", template_id.encode()),
-            HandleValue(TEMPLATE_INDEX, "TEMPLATE", version.encode()))
+            *template_values(template_id, version))
 
 
 def business_values(values: Sequence[HandleValue]) -> list[HandleValue]:

@@ -23,7 +23,7 @@ from idnode.errors import InvalidHandle, RegistryError, TemplateError
 from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import PERM_ADMIN_READ, PERM_ADMIN_WRITE, HandleValue
 from idnode.node.records import Records
-from idnode.templates import Template, loads, template_to_json
+from idnode.templates import Template, loads, template_handle, template_to_json
 
 __all__ = ["GRANTS_INDEX", "GRANTS_TYPE", "TEMPLATE_INDEX", "TEMPLATE_TYPE", "TemplateStore",
            "grants_of", "grants_value", "template_handle"]
@@ -32,10 +32,6 @@ TEMPLATE_TYPE = "IDIS.TEMPLATE"
 TEMPLATE_INDEX = 1
 GRANTS_TYPE = "IDIS.TEMPLATE.GRANTS"
 GRANTS_INDEX = 2
-
-
-def template_handle(prefix: str, version: str) -> str:
-    return f"{prefix}/META_{version}"
 
 
 def template_value(template: Template) -> HandleValue:

@@ -33,12 +33,17 @@ from idnode.identifiers.handle import Handle, ascii_upper, handle_key
 from idnode.node.records import Records
 from idnode.snms.envelope import FAILED, SnmsFailure
 from idnode.storage.index import MAX_ENTRY_BYTES, MAX_INDEXED_BYTES
-from idnode.templates import Template, TemplateItem
+from idnode.templates import (
+    Template,
+    TemplateItem,
+    holds_unique,
+    unique_not_indexed,
+    unique_too_long,
+)
 from idnode.templates.validate import Taken
 
 __all__ = ["UniqueValues", "check_indexed"]
 
-TEMPLATE_ID_INDEX = 1000
 #: candidate handles read per index page, and at most in all
 _PAGE = 100
 _MAX_CANDIDATES = 10_000
@@ -46,17 +51,11 @@ _MAX_CANDIDATES = 10_000
 _Key = tuple[str, str, str, str]  # (template key, PREFIX, TYPE, value)
 
 
-def _not_indexed(item: TemplateItem) -> str:
-    return (f"{item.label()}: unique (唯一) values cannot be checked: this node does not "
-            f"index {item.type} values; the operator adds \"{item.type}\" to [storage] "
-            "reverse_index_types")
-
-
 def check_indexed(template: Template, indexed: frozenset[str]) -> None:
     """:raises SnmsFailure: a unique item of ``template`` has a type the index lacks."""
     for item in template.items:
         if item.unique and ascii_upper(item.type) not in indexed:
-            raise SnmsFailure(FAILED, _not_indexed(item))
+            raise SnmsFailure(FAILED, unique_not_indexed(item))
 
 
 class UniqueValues:
@@ -80,13 +79,11 @@ class UniqueValues:
         """
         type_ = ascii_upper(item.type)
         if type_ not in self.records.store.index_types:
-            raise SnmsFailure(FAILED, _not_indexed(item))
+            raise SnmsFailure(FAILED, unique_not_indexed(item))
         data = text.encode("utf-8")
         if len(data) > MAX_INDEXED_BYTES or \
                 len(type_.encode()) + len(data) + len(handle.key.encode()) > MAX_ENTRY_BYTES:
-            raise SnmsFailure(FAILED, f"{item.label()}: a unique (唯一) value is indexed "
-                                      f"only up to {MAX_INDEXED_BYTES} bytes; this one has "
-                                      f"{len(data)}")
+            raise SnmsFailure(FAILED, unique_too_long(item, MAX_INDEXED_BYTES, len(data)))
         key = (handle_key(template_id), ascii_upper(handle.prefix), type_, text)
         claim = self._claims.get(key)
         if claim is not None and claim[0] != handle.key and not claim[2].done():
@@ -118,16 +115,8 @@ class UniqueValues:
                 if other_key == handle.key:
                     continue
                 record = await self.records.get(other_key)
-                if record is None:
-                    continue
-                follows = same = False
-                for value in record.values:
-                    if value.index == TEMPLATE_ID_INDEX:
-                        follows = handle_key(value.data.decode("utf-8", "replace")) == \
-                            template_key
-                    elif value.data == data and ascii_upper(value.type) == type_:
-                        same = True
-                if follows and same:
+                if record is not None and holds_unique(record.values, template_key, type_,
+                                                       data):
                     return other
             if len(found) < _PAGE:
                 return None

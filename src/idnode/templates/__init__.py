@@ -28,9 +28,23 @@ from idnode.templates.model import (
     publish,
     withdraw,
 )
+from idnode.templates.records import (
+    TEMPLATE_ID_INDEX,
+    TEMPLATE_INDEX,
+    cited_version,
+    holds_unique,
+    template_handle,
+    template_id,
+    template_id_in,
+    template_values,
+    unique_not_indexed,
+    unique_too_long,
+)
 from idnode.templates.validate import Exists, Taken, TemplateOf, avalidate, validate
 
 __all__ = [
+    "TEMPLATE_ID_INDEX",
+    "TEMPLATE_INDEX",
     "DataType",
     "DateFormat",
     "Exists",
@@ -42,12 +56,20 @@ __all__ = [
     "TemplateOf",
     "TemplateState",
     "avalidate",
+    "cited_version",
     "edit",
+    "holds_unique",
     "loads",
     "new_version",
     "publish",
     "template_from_json",
+    "template_handle",
+    "template_id",
+    "template_id_in",
     "template_to_json",
+    "template_values",
+    "unique_not_indexed",
+    "unique_too_long",
     "validate",
     "withdraw",
 ]

@@ -8,8 +8,9 @@ name → value. Every problem is collected and reported at once in a
 Decisions where §8.4 is unconfirmed: items in state 1 or 2 are refused; a ``null`` or ``""``
 value counts as absent (so it fails a required item and is not stored otherwise); each item
 may appear once per record; ``unique`` across records, the existence of referenced
-identifiers and the template they follow (``referenceMetaHandle``, §8.4) are checked only by
-:func:`avalidate`, through callables the caller supplies.
+identifiers and the template they follow (``referenceMetaHandle``, §8.4) are checked only
+through callables the caller supplies: awaitables to :func:`avalidate` (the SNMS API), plain
+functions to :func:`validate` (``idnode import``), with the same checks and messages.
 
 Speed: a template is compiled once (:mod:`.compiled`) and a row that passes is checked by the
 compiled form alone; only a row with some problem goes through the full check below, which
@@ -18,8 +19,9 @@ words every problem.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
 from idnode.errors import TemplateViolation
 from idnode.identifiers.handle import handle_key
@@ -29,7 +31,8 @@ from idnode.templates.limits import MAX_ITEMS, RESERVED_INDEXES
 from idnode.templates.model import ItemState, Template, TemplateItem, TemplateState
 from idnode.templates.rules import Checked, Refused, check, show
 
-__all__ = ["Exists", "Taken", "TemplateOf", "avalidate", "validate"]
+__all__ = ["Exists", "ExistsNow", "Taken", "TakenNow", "TemplateOf", "TemplateOfNow",
+           "avalidate", "validate"]
 
 #: ``exists(handle)``: does the referenced identifier exist?
 Exists = Callable[[str], Awaitable[bool]]
@@ -39,6 +42,13 @@ Taken = Callable[[TemplateItem, str], Awaitable[bool | str | None]]
 #: ``template_of(handle)``: the template handle (TEMPLATE_ID, index 1000) the existing
 #: record ``handle`` follows, or None when it names none
 TemplateOf = Callable[[str], Awaitable[str | None]]
+#: the same questions, answered at once (for :func:`validate`)
+ExistsNow = Callable[[str], bool]
+TakenNow = Callable[[TemplateItem, str], bool | str | None]
+TemplateOfNow = Callable[[str], str | None]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _STATE_WORDS = {ItemState.DISABLED: "disabled (停用)",
                 ItemState.NOT_EFFECTIVE: "not effective (未生效)"}
@@ -142,11 +152,19 @@ def _check_all(template: Template, data: object) -> _Outcome:
     return _Outcome(values, checked, problems)
 
 
-def validate(template: Template, data: object) -> list[HandleValue]:
+def validate(template: Template, data: object, *, exists: ExistsNow | None = None,
+             taken: TakenNow | None = None, template_of: TemplateOfNow | None = None
+             ) -> list[HandleValue]:
     """Check registration ``data`` against ``template``; return the values to store.
+
+    With ``exists``, ``taken`` or ``template_of`` it is :func:`avalidate` with callables
+    that answer at once (no event loop): the same checks, asked the same way, worded the same.
 
     :raises TemplateViolation: listing every problem found.
     """
+    if exists is not None or taken is not None or template_of is not None:
+        return _now(avalidate(template, data, exists=_awaitable(exists),
+                              taken=_awaitable(taken), template_of=_awaitable(template_of)))
     values = compiled(template).values(data)
     if values is not None:
         return values
@@ -154,6 +172,27 @@ def validate(template: Template, data: object) -> list[HandleValue]:
     if outcome.problems:
         raise TemplateViolation(template.label(), outcome.problems)
     return outcome.values
+
+
+def _awaitable(hook: Callable[_P, _R] | None) -> Callable[_P, Awaitable[_R]] | None:
+    if hook is None:
+        return None
+
+    async def answer(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return hook(*args, **kwargs)
+    return answer
+
+
+def _now(check: Coroutine[Any, Any, list[HandleValue]]) -> list[HandleValue]:
+    """Run a check whose callables answer at once: it finishes on its first step."""
+    try:
+        check.send(None)
+    except StopIteration as done:
+        result: list[HandleValue] = done.value
+        return result
+    check.close()
+    raise RuntimeError("a registry check waited; validate() takes callables that answer "
+                       "at once")
 
 
 def _same_handle(a: str, b: str) -> bool:

@@ -1,6 +1,7 @@
 """``idnode import HOME FILE``: bulk registration (批量注册) straight into a node's store.
 
-Rows are validated against a published metadata template (元数据模板); good rows are written
+Rows are validated against a published metadata template (元数据模板), with the SNMS API's
+unique (唯一) and reference checks; good rows are written, as the API would register them,
 in batches of ``--batch`` (one transaction each), bad rows and conflicts go to a report
 file. After each committed batch the node's cache-generation file is bumped (a running node
 drops stale cache entries) and the checkpoint ``FILE.import-state.json`` is replaced, so
@@ -18,6 +19,7 @@ from pathlib import Path
 from idnode.bulk.job import Counts, ImportJob, JobOptions
 from idnode.bulk.limits import DEFAULT_BATCH, MAX_BATCH, MIN_BATCH
 from idnode.bulk.progress import Progress
+from idnode.bulk.registry import check_indexed
 from idnode.bulk.report import Report, report_path
 from idnode.bulk.source import FORMATS, guess_format, open_source
 from idnode.bulk.state import Checkpoint, InputIdentity, state_path
@@ -104,10 +106,13 @@ def run_import(args: argparse.Namespace) -> int:
     config = load_config(args.home)
     # sync "full" whatever the node uses: the checkpoint must never claim a batch that a
     # power cut could still take back (one fsync per batch of thousands costs nothing)
+    # the node's indexed types: opening with others would rebuild the reverse index, and
+    # unique (唯一) items are checked through it
     store = open_store(config.storage_url, max_values=config.limits.max_values_per_handle,
-                       sync="full")
+                       sync="full", index_types=config.reverse_index_types)
     try:
         template = _template(args, store)
+        check_indexed(template, frozenset(store.index_types))  # before any file is touched
         return _run(args, store, template, path, fmt, identity, admin)
     finally:
         store.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from idnode.config_dns import DNS_EXAMPLE, DnsConfig, parse_dns
+from idnode.config_identity import IDENTITY_EXAMPLE, IdentityConfig, parse_identity
 from idnode.config_replication import (
     REPLICATION_EXAMPLE,
     EscrowConfig,
@@ -140,6 +141,8 @@ class NodeConfig:
     reports: ReportsConfig | None = None
     #: ``[dns]``: the DNS face (ORS NAPTR for OIDs, identifiers as DNS names); off by default
     dns: DnsConfig = field(default_factory=DnsConfig)
+    #: ``[identity]``: identities homed elsewhere, resolved recursively; off by default
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
 
     @property
     def is_recursive(self) -> bool:
@@ -247,7 +250,8 @@ _SECTIONS: dict[str, dict[str, _Checker]] = {
 }
 
 
-_OWN_PARSERS = ("site", "recursive", "replication", "escrow", "reports", "dns")
+_OWN_PARSERS = ("site", "recursive", "replication", "escrow", "reports", "dns",
+                "identity")
 
 
 def _validated(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -339,6 +343,8 @@ def load_config(home: Path) -> NodeConfig:
         limits=Limits(**conf.get("limits", {})),
         reports=parse_reports(home, conf["reports"]) if "reports" in conf else None,
         dns=parse_dns(conf["dns"]) if "dns" in conf else DnsConfig(),
+        identity=(parse_identity(conf["identity"], role) if "identity" in conf
+                  else IdentityConfig()),
     )
 
 
@@ -377,7 +383,7 @@ def render_config(*, prefixes: tuple[str, ...], server_admins: tuple[str, ...],
     lim = Limits()
     recursive = _render_recursive(roots) if role == "recursive" else _SITE_EXAMPLE
     if role != "recursive":
-        recursive += REPLICATION_EXAMPLE + REPORTS_EXAMPLE
+        recursive += REPLICATION_EXAMPLE + REPORTS_EXAMPLE + IDENTITY_EXAMPLE
     recursive += DNS_EXAMPLE
     return f"""\
 # idnode node configuration. Every key is documented; 'idnode serve' refuses unknown keys.

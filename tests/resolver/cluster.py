@@ -21,6 +21,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from idnode.auth.keys import generate_private_key, save_private_key
 from idnode.config import Address, NodeConfig
@@ -183,9 +184,13 @@ class Cluster:
 
     async def add_node(self, name: str, prefixes: Sequence[str],
                        records: Mapping[str, Sequence[HandleValue]] | None = None, *,
-                       udp: bool = True, tcp: bool = True, http: bool = False) -> Node:
-        """Start a node homing ``prefixes`` and holding ``records``."""
+                       udp: bool = True, tcp: bool = True, http: bool = False,
+                       changes: Mapping[str, Any] | None = None) -> Node:
+        """Start a node homing ``prefixes`` and holding ``records``; ``changes`` replace
+        fields of its :class:`NodeConfig` (``{"identity": IdentityConfig(...)}``)."""
         config = self._config(name, prefixes, udp=udp, tcp=tcp, http=http)
+        if changes:
+            config = dataclasses.replace(config, **changes)
         listeners = bind_listeners(config, reuse_port=False)
         return await self._start(name, config, listeners, records or {})
 

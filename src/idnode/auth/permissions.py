@@ -121,10 +121,11 @@ def _by_index(values: Sequence[HandleValue] | None) -> dict[int, HandleValue]:
 class _Walk:
     """Per-decision state: memoised lookups and a budget, shared by all traversals."""
 
-    __slots__ = ("_authorizer", "_budget", "_memo")
+    __slots__ = ("_authorizer", "_budget", "_lookup", "_memo")
 
-    def __init__(self, authorizer: Authorizer) -> None:
+    def __init__(self, authorizer: Authorizer, lookup: RecordLookup | None = None) -> None:
         self._authorizer = authorizer
+        self._lookup = authorizer.lookup if lookup is None else lookup
         self._budget = authorizer.max_lookups
         self._memo: dict[str, Sequence[HandleValue] | None] = {}
 
@@ -137,7 +138,7 @@ class _Walk:
             return None
         self._budget -= 1
         try:
-            found = await self._authorizer.lookup(handle)
+            found = await self._lookup(handle)
         except (RegistryError, OSError) as exc:
             log.debug("cannot fetch %s for an admin check: %s", handle, exc)
             found = None
@@ -190,13 +191,17 @@ class Authorizer:
     :param max_depth: how many levels of nested HS_VLIST groups are followed.
     :param max_lookups: how many records one decision may fetch, bounding the work a
         hostile group structure can cause.
+    :param admin_lookup: fetches the groups of ``server_admins`` (default ``lookup``); a
+        node that resolves identities on other nodes keeps these local.
     """
 
-    __slots__ = ("lookup", "max_depth", "max_lookups", "server_admins")
+    __slots__ = ("admin_lookup", "lookup", "max_depth", "max_lookups", "server_admins")
 
     def __init__(self, lookup: RecordLookup, *, server_admins: Sequence[Identity] = (),
-                 max_depth: int = 8, max_lookups: int = 256) -> None:
+                 max_depth: int = 8, max_lookups: int = 256,
+                 admin_lookup: RecordLookup | None = None) -> None:
         self.lookup = lookup
+        self.admin_lookup = admin_lookup
         self.server_admins = tuple(server_admins)
         self.max_depth = max_depth
         self.max_lookups = max_lookups
@@ -206,6 +211,8 @@ class Authorizer:
         refs = [Reference(admin.handle, admin.index) for admin in self.server_admins]
         if any(identity.matches(ref.handle, ref.index) for ref in refs):
             return True
+        if self.admin_lookup is not None and refs:
+            walk = _Walk(self, self.admin_lookup)
         return await walk.in_groups(identity, refs)
 
     async def _has(self, identity: Identity, values: Sequence[HandleValue],

@@ -1,6 +1,10 @@
 """Checking credentials against the values they name, shared by the native auth stage and
 the web face: the HS_PUBKEY / HS_SECKEY value an identity points to, and HS_SECKEY answers
-verified without letting key derivation stall a worker."""
+verified without letting key derivation stall a worker.
+
+An identity homed on another node is checked against its public HS_PUBKEY, resolved
+recursively when ``[identity]`` is enabled (:meth:`Records.identity_values`); its HS_SECKEY
+is never fetched, so a secret-key answer for it is refused."""
 
 from __future__ import annotations
 
@@ -17,20 +21,32 @@ __all__ = ["SecretVerifier", "credential_value"]
 
 
 async def credential_value(records: Records, identity: Identity, wanted: str) -> HandleValue:
-    """The value ``identity`` names, which must be of type ``wanted`` and held here.
+    """The value ``identity`` names, which must be of type ``wanted`` and held here (or,
+    for an HS_PUBKEY of an identity homed elsewhere, resolved recursively).
 
     :raises InvalidCredential: not a handle, or the value is of another type.
-    :raises AuthenticationFailed: the handle or the index is not here.
+    :raises AuthenticationFailed: the handle or the index is not here (nor found through
+        the recursive node, or that node could not be asked), or a secret key is wanted of
+        an identity homed elsewhere.
     """
     try:
         handle = Handle.parse(identity.handle)
     except InvalidHandle:
         raise InvalidCredential(reason=f"identity {identity} is not a valid handle") from None
-    record = await records.get(handle.key)
-    if record is None:
+    if wanted == "HS_SECKEY":  # never fetched from elsewhere
+        record = await records.get(handle.key)
+        values = None if record is None else record.values
+        if values is None and records.is_remote(handle):
+            raise AuthenticationFailed(reason=f"identity {identity} is homed on another node; "
+                                              "its secret key (HS_SECKEY) is never fetched, "
+                                              "so authenticate with its public key "
+                                              "(HS_PUBKEY)")
+    else:
+        values = await records.identity_values(handle.text)
+    if values is None:
         raise AuthenticationFailed(reason=f"identity handle {identity.handle} is not held "
-                                          "by this server")
-    for value in record.values:
+                                          "by this server" + _remote_note(records, handle))
+    for value in values:
         if value.index == identity.index:
             if value.type.upper() != wanted:
                 raise InvalidCredential(reason=f"value {identity} is {value.type}, not "
@@ -38,6 +54,13 @@ async def credential_value(records: Records, identity: Identity, wanted: str) ->
             return value
     raise AuthenticationFailed(reason=f"identity {identity} has no value at index "
                                       f"{identity.index}")
+
+
+def _remote_note(records: Records, handle: Handle) -> str:
+    remote = records.remote
+    if remote is None or not records.is_remote(handle):
+        return ""
+    return f" nor found through the recursive node {remote.label}"
 
 
 class SecretVerifier:

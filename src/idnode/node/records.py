@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from idnode.errors import InvalidHandle
 from idnode.identifiers.handle import PREFIX_NA, Handle
@@ -14,6 +14,9 @@ from idnode.identifiers.values.site import SiteData
 from idnode.node.cache import Generation, LruCache
 from idnode.storage import Record, Store, normalise_prefix
 from idnode.storage.ops import HomePrefix, UnhomePrefix, WriteOp
+
+if TYPE_CHECKING:
+    from idnode.node.identities import RemoteIdentities
 
 __all__ = ["Cached", "Records"]
 
@@ -59,6 +62,8 @@ class Records:
         self._epoch = 0
         #: called (on the loop) whenever another process or worker changed the store
         self.on_change: list[Callable[[], None]] = []
+        #: identities homed elsewhere, fetched recursively (``[identity]``); None = off
+        self.remote: RemoteIdentities | None = None
 
     def check_generation(self) -> None:
         """Drop everything cached if any worker committed since the last check."""
@@ -92,6 +97,33 @@ class Records:
             return None
         record = await self.get(key)
         return None if record is None else record.values
+
+    async def identity_values(self, handle: str) -> tuple[HandleValue, ...] | None:
+        """Values of an identity's or group's record, for authentication and authorisation.
+
+        A record held here answers, and so does "not here" for a handle whose prefix this
+        node homes (its own records are authoritative). Otherwise, with ``[identity]``
+        enabled, the record's public HS_PUBKEY / HS_VLIST / HS_ADMIN values come from the
+        recursive node (:class:`~idnode.node.identities.RemoteIdentities`).
+
+        :raises AuthenticationFailed: the recursive node could not be asked.
+        """
+        try:
+            parsed = Handle.parse(handle)
+        except InvalidHandle:
+            return None
+        record = await self.get(parsed.key)
+        if record is not None:
+            return record.values
+        if self.remote is None or self.homed_for(parsed):
+            return None
+        return await self.remote.values_of(parsed)
+
+    def is_remote(self, handle: Handle) -> bool:
+        """Whether :meth:`identity_values` would ask the recursive node for ``handle``
+        (when it is not held here)."""
+        return (self.remote is not None and not self.homed_for(handle)
+                and handle.key not in self.remote.local_only)
 
     async def list_handles(self, prefix: str, *, after: str = "", limit: int) -> list[str]:
         """One page of handles under ``prefix`` (keyset paging), read like records are."""

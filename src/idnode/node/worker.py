@@ -21,11 +21,13 @@ from idnode.config import Address, NodeConfig, parse_address
 from idnode.config_roles import HASH_OPTIONS, ROLES, SiteConfig
 from idnode.errors import ConfigError, RegistryError
 from idnode.http import HttpServer, HttpSettings, TlsSettings
+from idnode.identifiers.handle import Handle
 from idnode.identifiers.values.site import Interface, ServerRecord, SiteData
 from idnode.node.accesslog import AccessLog
 from idnode.node.cache import Generation
 from idnode.node.edge import Edge
 from idnode.node.fastpath import FastResolver, records_lookup
+from idnode.node.identities import RemoteIdentities
 from idnode.node.pipeline import Stage, build_chain
 from idnode.node.records import Records
 from idnode.node.service import DatagramService, StreamService, StreamSession, UdpSettings
@@ -161,6 +163,8 @@ class Assembly:
     site: SiteData
     resolver: Resolver | None = None
     replica: Replica | None = None
+    #: identities homed elsewhere, fetched through ``[identity] recursive``; None = off
+    identities: RemoteIdentities | None = None
 
 
 def bind_listeners(config: NodeConfig, *, reuse_port: bool) -> Listeners:
@@ -261,7 +265,11 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
     writes = WriteQueue(store, batch_max=limits.write_batch_max, on_commit=records.committed)
     writes.start()
     admins = tuple(Identity.parse(a) for a in config.server_admins)
-    authorizer = Authorizer(records.values_of, server_admins=admins)
+    # Identities and groups may come from other nodes ([identity]); the server admins'
+    # groups stay local.
+    identities = records.remote = _remote_identities(config, admins)
+    authorizer = Authorizer(records.identity_values, server_admins=admins,
+                            admin_lookup=None if identities is None else records.values_of)
     site = build_site(config, udp, tcp, server_key, http)
     resolver: Resolver | None = None
     replica: Replica | None = None
@@ -287,7 +295,20 @@ def assemble(config: NodeConfig, store: Store, generation: Generation,
     streams = StreamService(edge, max_message=limits.max_message_bytes,
                             idle_timeout=limits.tcp_idle_timeout)
     return Assembly(records, writes, edge, datagrams, streams, fast, authorizer, site,
-                    resolver, replica)
+                    resolver, replica, identities)
+
+
+def _remote_identities(config: NodeConfig,
+                       admins: tuple[Identity, ...]) -> RemoteIdentities | None:
+    """``[identity]``: the recursive lookup of identities homed elsewhere, if enabled. The
+    server admins named in the config are never looked up remotely."""
+    if not config.identity.enable or config.is_recursive:
+        return None
+    local_only = []
+    for admin in admins:
+        with contextlib.suppress(RegistryError):
+            local_only.append(Handle.parse(admin.handle).key)
+    return RemoteIdentities(config.identity, local_only)
 
 
 class Worker:
@@ -304,6 +325,7 @@ class Worker:
         self.http: HttpServer | None = None
         self.https: HttpServer | None = None
         self.resolver: Resolver | None = None
+        self.identities: RemoteIdentities | None = None
         self.replication_listener: TcpServer | None = None
         self.replication: ReplicationService | None = None
         self.dns_udp: UdpServer | None = None
@@ -343,6 +365,7 @@ class Worker:
                          _name(self.listeners.http), board_path=run_dir / "replicas")
         self.writes = parts.writes
         self.resolver = parts.resolver
+        self.identities = parts.identities
         if self.resolver is not None and config.recursive.bootstrap is None:
             self._priming = asyncio.ensure_future(self._prime(self.resolver))
         if self.listeners.udp is not None:
@@ -458,6 +481,8 @@ class Worker:
             self._priming.cancel()
         if self.resolver is not None:
             await self.resolver.close()
+        if self.identities is not None:
+            await self.identities.close()
         if self.writes is not None:
             await self.writes.close()
         if self.store is not None:

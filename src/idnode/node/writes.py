@@ -129,7 +129,9 @@ class WriteQueue:
                 return
 
     def _apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        results = self._store.apply(ops)
+        # New records are worked out before the write transaction (and so before the
+        # database's write lock, which other workers wait for) is taken.
+        results = self._store.apply(ops, self._store.prepare_creates(ops))
         if self.confirm is not None:
             # At least this batch's last id (another process may have committed after it:
             # waiting for that too costs a little latency, never safety).

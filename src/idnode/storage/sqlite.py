@@ -45,6 +45,7 @@ from idnode.storage.contract import (
 )
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import Record, Txn
+from idnode.storage.turns import WriterTurns
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
 
@@ -176,6 +177,7 @@ class SQLiteStore(Store):
         self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._create_file()
+        self._turns = WriterTurns(self.path)
         try:
             self._writer = self._connect()
         except sqlite3.Error as exc:
@@ -272,18 +274,23 @@ class SQLiteStore(Store):
     @contextmanager
     def _transaction_cm(self) -> Iterator[None]:
         writer = self._writer
-        # IMMEDIATE takes the file's write lock now: writers across processes queue here.
-        writer.execute("BEGIN IMMEDIATE")
+        # Writers across processes queue for their turn (.turns), then IMMEDIATE takes the
+        # file's write lock at once.
+        self._turns.take(self._busy_timeout)
         try:
-            yield
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            writer.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StorageError(reason=f"commit to {self.path} failed: {exc}") from exc
+            writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._rollback()
+                raise
+            try:
+                writer.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StorageError(reason=f"commit to {self.path} failed: {exc}") from exc
+        finally:
+            self._turns.give_back()
 
     def _rollback(self) -> None:
         if self._writer.in_transaction:
@@ -615,6 +622,7 @@ class SQLiteStore(Store):
         for holder in readers:
             holder.conn.close()
         self._writer.close()
+        self._turns.close()
 
 
 def _txn(row: Sequence[Any]) -> Txn:

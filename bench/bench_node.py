@@ -170,13 +170,14 @@ class Node:
 
 
 def make_home(base: Path, handles: int, access_log: str, *, http: str = "off",
-              https: str = "off") -> tuple[Path, float]:
+              https: str = "off", storage: str | None = None) -> tuple[Path, float]:
     """``idnode init`` + preload; returns the home and the preload rate (records/s)."""
     home = base / "node"
     out = subprocess.run(
         [sys.executable, "-m", "idnode", "init", str(home), "--prefix", PREFIX,
          "--udp", f"{HOST}:0", "--tcp", f"{HOST}:0", "--http", http, "--https", https,
-         "--admin-secret", SECRET, "--key-bits", "2048"],
+         "--admin-secret", SECRET, "--key-bits", "2048",
+         *(["--storage", storage] if storage else [])],
         capture_output=True, text=True, timeout=120, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"idnode init failed:\n{out.stdout}\n{out.stderr}")

@@ -72,10 +72,13 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1, help="idnode serve --workers")
+    parser.add_argument("--storage", default=None,
+                        help="a postgresql://…?schema=NEW URL instead of SQLite (the schema "
+                             "is created; drop it afterwards)")
     parser.add_argument("--max-seconds", type=float, default=120.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="idnode-bench-snms-") as tmp:
-        home, _ = make_home(Path(tmp), 0, "off", http=f"{HOST}:0")
+        home, _ = make_home(Path(tmp), 0, "off", http=f"{HOST}:0", storage=args.storage)
         config_path = home / "config.toml"
         text = config_path.read_text()
         config_path.write_text(text.replace("allow_credentials_over_http = false",

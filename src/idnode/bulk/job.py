@@ -114,8 +114,9 @@ class ImportJob:
 
     def run(self, rows: Iterable[Row]) -> Counts:
         """Import ``rows``. Batches are written on a thread of their own while the next one is
-        read and checked (SQLite and PostgreSQL drivers release the GIL while the database
-        works); each batch's outcome is reported, and its checkpoint taken, in order."""
+        read and checked; each batch's outcome is reported, and its checkpoint taken, in
+        order. (Only the database's own work overlaps the checking: the drivers release the
+        GIL per row stepped. Measured, that gains little; see docs/benchmarks.md.)"""
         size = self.options.batch
         with concurrent.futures.ThreadPoolExecutor(1, "idnode-import") as writer:
             inflight: tuple[_Pending, concurrent.futures.Future[_Outcome]] | None = None

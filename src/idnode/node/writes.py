@@ -130,8 +130,10 @@ class WriteQueue:
 
     def _apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         # New records are worked out before the write transaction (and so before the
-        # database's write lock, which other workers wait for) is taken.
-        results = self._store.apply(ops, self._store.prepare_creates(ops))
+        # database's write lock, which other workers wait for) is taken; a lone write is
+        # never part of a run of creates, so there is nothing to work out for it.
+        prepared = self._store.prepare_creates(ops) if len(ops) > 1 else None
+        results = self._store.apply(ops, prepared)
         if self.confirm is not None:
             # At least this batch's last id (another process may have committed after it:
             # waiting for that too costs a little latency, never safety).

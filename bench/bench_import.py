@@ -1,12 +1,14 @@
 """Bulk import throughput: ``idnode import`` of N generated rows into a fresh SQLite home.
 
     .venv/bin/python bench/bench_import.py [--rows 200000] [--batch 5000] [--unique]
-        [--profile]
+        [--storage URL] [--in-process] [--profile]
 
 Prints rows/s against the target of 100,000 identifiers/s. The store is opened with
 ``sync = "full"`` (one fsync per batch: the checkpoint must never run ahead of durable data).
 ``--unique`` makes ``productName`` a unique (唯一) item (indexed): one reverse-index lookup
-per row, as the SNMS API checks it.
+per row, as the SNMS API checks it (such imports run in one process). ``--in-process``
+keeps a large import in one process (no worker, see ``idnode.bulk.worker``). ``--profile``
+sees this process only, not the worker's half of the batches.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from idnode.bulk import limits
 from idnode.cli.main import main
 
 TARGET = 100_000
@@ -44,8 +47,16 @@ def main_bench() -> int:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--unique", action="store_true",
                         help="productName unique (唯一): one index lookup per row")
-    parser.add_argument("--profile", action="store_true", help="print the top functions")
+    parser.add_argument("--storage", default=None,
+                        help="a postgresql://…?schema=NEW URL instead of SQLite (the schema "
+                             "is created; drop it afterwards)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="no worker process, whatever the input's size")
+    parser.add_argument("--profile", action="store_true",
+                        help="print the top functions (of this process)")
     args = parser.parse_args()
+    if args.in_process:
+        limits.SPLIT_BYTES = MAX_ROWS * 1000  # type: ignore[misc]  # a bench knob
     rows = min(max(args.rows, 1), MAX_ROWS)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -53,6 +64,8 @@ def main_bench() -> int:
         init = ["init", str(home), "--prefix", PREFIX, "--udp", "127.0.0.1:0", "--tcp",
                 "127.0.0.1:0", "--http", "off", "--https", "off", "--key-bits", "1024",
                 "--admin-secret", "bench-secret"]
+        if args.storage:
+            init += ["--storage", args.storage]
         assert main(init) == 0
         body = json.loads(json.dumps(TEMPLATE))
         if args.unique:

@@ -31,8 +31,9 @@ ALLOWED: dict[str, set[str]] = {
     "templates": {"identifiers"},
     # Trusted resolution: signatures over values, certificates read through any lookup.
     "trust": {"identifiers", "auth", "schemes"},
-    # The bulk import writes a store directly (a bulk job), validated by templates.
-    "bulk": {"identifiers", "storage", "templates"},
+    # The bulk import writes a store directly (a bulk job), validated by templates; it
+    # shares the protocol's limits (handle length).
+    "bulk": {"identifiers", "protocol", "storage", "templates"},
     # The SNMS API sits on the web face's parts and writes through the node's chain; its
     # unique-item check (snms/unique.py) searches the store's reverse index by its rules.
     "snms": {"identifiers", "protocol", "auth", "http", "node", "templates", "storage"},

@@ -155,3 +155,14 @@ def test_template_from_the_record_the_snms_api_keeps(home: Path, tmp_path: Path,
     assert len(records(home, [f"{PREFIX}/P00000{i}" for i in (0, 1, 2)])) == 3
     assert main(["import", str(home), str(data), "--template-handle", f"{PREFIX}/META_9",
                  "--quiet"]) == 2
+
+
+def test_a_line_break_in_an_unquoted_cell_is_a_bad_row(home: Path, tmp_path: Path,
+                                                        template_file: Path) -> None:
+    data = tmp_path / "rows.csv"
+    data.write_bytes(csv_rows(2).encode() + f"{PREFIX}/CR,a\rb,JX,1,\n".encode()
+                     + csv_rows(1, start=5).split("\n", 1)[1].encode())
+    assert run(home, data, template_file) == 1
+    bad = report_rows(data)
+    assert [r["row"] for r in bad] == ["4"] and "not CSV" in bad[0]["reasons"]
+    assert len(records(home, [f"{PREFIX}/P{i:06d}" for i in (0, 1, 5)])) == 3

@@ -5,6 +5,11 @@ quoted and span lines (RFC 4180). JSON Lines: ``{"handle": …, "value": [{index
 data}…]}`` (the SNMS registration form) or ``{"handle": …, <type>: <value>, …}``.
 Row numbers are positions in the file as a person counts them: the CSV header is row 1,
 a JSON line's row number is its line number.
+
+Reading is in two steps: :meth:`Source.records` cuts the file into raw records (one per row;
+blank lines are left out), and a :class:`Parser` makes each a :class:`Row`. The import can
+parse and check a batch's records in another process (:mod:`.worker`): raw records are
+cheap to send.
 """
 
 from __future__ import annotations
@@ -14,21 +19,25 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from idnode.bulk.errors import ImportRefused
 from idnode.bulk.limits import MAX_ROW_BYTES, MAX_VALUES_PER_ROW
 from idnode.templates import Template
 
-__all__ = ["FORMATS", "Row", "Source", "guess_format", "open_source"]
+__all__ = ["FORMATS", "Parser", "RawRecord", "Row", "Rows", "Source", "guess_format",
+           "open_source"]
 
 FORMATS = ("csv", "jsonl")
 _HANDLE = "handle"
 
+#: (row number, end offset, the record's bytes or None when longer than MAX_ROW_BYTES)
+RawRecord = tuple[int, int, bytes | None]
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One input row; ``problem`` set means it cannot be validated at all."""
+
+class Row(NamedTuple):
+    """One input row; ``problem`` set means it cannot be validated at all. (A named tuple:
+    one is made per row, and a tuple is made in a third of a frozen dataclass's time.)"""
 
     number: int
     end: int
@@ -39,6 +48,59 @@ class Row:
 
 def guess_format(path: Path) -> str:
     return "csv" if path.suffix.lower() in (".csv", ".txt") else "jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Parser:
+    """Makes rows of raw records: the format and, for CSV, the header's item types."""
+
+    format: str
+    columns: tuple[str, ...] = ()
+
+    def row(self, record: RawRecord) -> Row:
+        number, end, raw = record
+        if raw is None:
+            return Row(number, end, "", None, f"row longer than {MAX_ROW_BYTES} bytes")
+        if self.format == "csv":
+            return self._csv_row(number, end, raw)
+        return _json_row(number, end, raw)
+
+    def _csv_row(self, number: int, end: int, raw: bytes) -> Row:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return Row(number, end, "", None, "not UTF-8 text")
+        columns = self.columns
+        # no quotes and no line break but the last: csv.reader would split at the commas
+        plain = text.rstrip("\r\n") if '"' not in text else None
+        if plain is not None and "\r" not in plain and "\n" not in plain and \
+                "\0" not in plain:
+            cells = plain.split(",")
+        else:
+            try:
+                cells = next(csv.reader([text]))
+            except csv.Error as exc:  # a line break alone inside an unquoted cell
+                return Row(number, end, "", None, f"not CSV: {exc}")
+        if len(cells) != len(columns):
+            return Row(number, end, "", None,
+                       f"{len(cells)} cells where the header has {len(columns)}")
+        data = dict(zip(columns, cells, strict=True))
+        return Row(number, end, data.pop(_HANDLE).strip(), data)
+
+
+class Rows:
+    """What :meth:`Source.rows` gives: the rows in order, parsed as they are taken. The
+    import may take the raw :attr:`records` instead and parse them elsewhere with
+    :attr:`parser`; :attr:`remaining` is the bytes left to read when it started."""
+
+    def __init__(self, records: Iterator[RawRecord], parser: Parser, remaining: int) -> None:
+        self.records, self.parser, self.remaining = records, parser, remaining
+
+    def __iter__(self) -> Rows:
+        return self
+
+    def __next__(self) -> Row:
+        return self.parser.row(next(self.records))
 
 
 class Source:
@@ -62,6 +124,7 @@ class Source:
             self._row = max(row, 1)
         self._file.seek(offset)
         self.offset = offset
+        self.parser = Parser(fmt, tuple(self._columns))
 
     def close(self) -> None:
         self._file.close()
@@ -92,12 +155,16 @@ class Source:
         self._columns = [known.get(c.lower(), _HANDLE) for c in columns]
         return len(raw)
 
-    def rows(self) -> Iterator[Row]:
-        return self._csv_rows() if self.format == "csv" else self._jsonl_rows()
+    def rows(self) -> Rows:
+        return Rows(self.records(), self.parser, self.size - self.offset)
 
-    def _records(self) -> Iterator[tuple[int, bytes | None, int]]:
-        """(first row number, record bytes or None when too long, end offset). A CSV record
-        ends at a newline outside quotes: quotes are doubled inside fields, so parity works."""
+    def records(self) -> Iterator[RawRecord]:
+        """The raw record of each row, in order; blank lines (which make no row) left out."""
+        return self._csv_records() if self.format == "csv" else self._jsonl_records()
+
+    def _csv_records(self) -> Iterator[RawRecord]:
+        """A CSV record ends at a newline outside quotes: quotes are doubled inside fields,
+        so parity works."""
         pos, number, parts, size, quotes = self.offset, self._row, [], 0, 0
         for line in self._file:
             pos += len(line)
@@ -108,46 +175,41 @@ class Source:
             if quotes % 2:
                 continue
             number += 1
-            yield number, (b"".join(parts) if size <= MAX_ROW_BYTES else None), pos
+            if size > MAX_ROW_BYTES:
+                yield number, pos, None
+            elif len(parts) == 1:
+                if not _blank(line):
+                    yield number, pos, line
+            elif not _blank(raw := b"".join(parts)):
+                yield number, pos, raw
             parts, size, quotes = [], 0, 0
         if parts or size:
             number += 1
-            yield number, (b"".join(parts) if size <= MAX_ROW_BYTES else None), pos
+            last = b"".join(parts) if size <= MAX_ROW_BYTES else None
+            if last is None or not _blank(last):
+                yield number, pos, last
 
-    def _csv_rows(self) -> Iterator[Row]:
-        columns = self._columns
-        width = len(columns)
-        for number, raw, end in self._records():
-            if raw is None:
-                yield Row(number, end, "", None, f"row longer than {MAX_ROW_BYTES} bytes")
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield Row(number, end, "", None, "not UTF-8 text")
-                continue
-            if not text.strip():
-                continue
-            cells = next(csv.reader([text]))
-            if len(cells) != width:
-                yield Row(number, end, "", None,
-                          f"{len(cells)} cells where the header has {width}")
-                continue
-            data = dict(zip(columns, cells, strict=True))
-            handle = data.pop(_HANDLE).strip()
-            yield Row(number, end, handle, data)
-
-    def _jsonl_rows(self) -> Iterator[Row]:
+    def _jsonl_records(self) -> Iterator[RawRecord]:
         pos, number = self.offset, self._row
         for line in self._file:
             pos += len(line)
             number += 1
             if len(line) > MAX_ROW_BYTES:
-                yield Row(number, pos, "", None, f"row longer than {MAX_ROW_BYTES} bytes")
-                continue
-            if not line.strip():
-                continue
-            yield _json_row(number, pos, line)
+                yield number, pos, None
+            elif line.strip():
+                yield number, pos, line
+
+
+def _blank(raw: bytes) -> bool:
+    """Whether a CSV record is only white space (as ``str.strip`` sees it): no row. Bytes
+    that are not UTF-8 make a row (a bad one)."""
+    stripped = raw.lstrip()
+    if stripped and 0x20 < stripped[0] < 0x7F:  # ASCII, and not white space to str.strip
+        return False
+    try:
+        return not raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return False
 
 
 def _json_row(number: int, end: int, line: bytes) -> Row:

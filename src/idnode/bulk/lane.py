@@ -1,0 +1,301 @@
+"""One lane of an import: check a batch's rows, stamp and prepare its creates, write it.
+
+A record holds what the SNMS API would register for the row: the template check's values
+(2000 and up), TEMPLATE_ID (1000) and TEMPLATE (1001) built as the API builds them
+(:mod:`idnode.templates.records`), and an HS_ADMIN at 100. Unique (唯一) items and references
+are checked as the API checks them (:mod:`.registry`).
+
+Per row the cost is one template check (the compiled fast path,
+:mod:`idnode.templates.compiled`) and a handle split (the prefix's key, homing and shared
+values are worked out once per prefix); per batch one snapshot read of the existing
+records (:meth:`Store.get_records`) and one :meth:`Store.apply` of ``CreateHandle``
+operations (group commit; new records are written as one run, see
+:mod:`idnode.storage.creates`). Existing records are compared without timestamps, so
+re-importing the same data counts as done.
+
+A lane holds no state about other batches beyond caches of what the store answered, so the
+import can run a second lane in a worker process (:mod:`.worker`) as long as batches are
+written in order.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from idnode.bulk.limits import DEFAULT_BATCH
+from idnode.bulk.registry import Registry, Unchecked
+from idnode.bulk.source import Row
+from idnode.errors import HandleExists, RegistryError, TemplateViolation
+from idnode.identifiers.handle import Handle, handle_key, prefix_handle
+from idnode.identifiers.value import HandleValue, Reference
+from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
+from idnode.protocol.constants import MAX_HANDLE_LENGTH
+from idnode.storage import CreateHandle, Store, WriteResult
+from idnode.storage.creates import Prepared
+from idnode.templates import Template, cited_version, template_values, validate
+from idnode.templates.compiled import compiled
+
+__all__ = ["ADMIN_INDEX", "Batch", "JobOptions", "Lane", "Outcome", "Problem",
+           "few_collections"]
+
+#: IDIS convention: the record's administrator at index 100
+ADMIN_INDEX = 100
+_DEFAULT_ADMIN_INDEX = 200
+#: allocations between collections of the young generation while importing (default 700)
+_GC_YOUNG = 100_000
+#: handles up to this many characters cannot exceed Handle.parse's limit in bytes (UTF-8
+#: takes at most 4 a character)
+_SHORT_HANDLE = MAX_HANDLE_LENGTH // 4
+
+_Shape = tuple[tuple[int, str, bytes, int, int, int, tuple[Reference, ...]], ...]
+#: (row number, handle, reasons, whether a conflict rather than a bad row)
+Problem = tuple[int, str, list[str], bool]
+
+# stamping values made for this batch in place skips HandleValue's checks on every value
+_set_timestamp = HandleValue.__dict__["timestamp"].__set__
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    batch: int = DEFAULT_BATCH
+    dry_run: bool = False
+    overwrite: bool = False
+    #: ``(index, handle)`` of the administrator; None: the prefix handle's HS_ADMIN
+    admin: tuple[int, str] | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """One batch's rows: read and checked, then stamped and prepared (:meth:`Lane.seal`)."""
+
+    #: good rows: the row, its handle, its home prefix, the values the template check gave
+    rows: list[tuple[Row, Handle, str, list[HandleValue]]] = field(default_factory=list)
+    #: rows that failed their checks, reported with the batch's other outcomes
+    bad: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    #: one create per row of ``rows``, and what the store works out for each beforehand
+    ops: list[CreateHandle] = field(default_factory=list)
+    prepared: list[Prepared | RegistryError | None] = field(default_factory=list)
+    read: int = 0
+    end: int = 0
+    last_row: int = 0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What writing one batch did (plain data: a worker process sends it back)."""
+
+    read: int = 0
+    created: int = 0
+    unchanged: int = 0
+    overwritten: int = 0
+    #: bad rows and conflicts, not yet in row order
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _shape(values: Iterable[HandleValue]) -> _Shape:
+    return tuple(sorted((v.index, v.type, v.data, v.ttl_type, v.ttl, v.permissions,
+                         v.references) for v in values))
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Run with the cyclic garbage collector's young generation collected only every
+    ``_GC_YOUNG`` allocations, and the old ones (almost) never: a batch's rows are thousands
+    of containers that live until it is written, so with the default thresholds they are
+    promoted and traversed again and again (a third of the import's time, measured). Rows
+    make no reference cycles; memory is freed as usual, by reference counting."""
+    before = gc.get_threshold()
+    gc.set_threshold(_GC_YOUNG, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+class Lane:
+    def __init__(self, store: Store, template: Template, options: JobOptions) -> None:
+        self.store, self.template, self.options = store, template, options
+        self._form = compiled(template)
+        self._homed: dict[str, bool] = {}
+        #: the handle prefix as written → (its key with the slash, its home prefix), for
+        #: homed prefixes: later rows of the prefix skip Handle.parse
+        self._prefixes: dict[str, tuple[str, str]] = {}
+        self._node: dict[str, tuple[HandleValue, ...]] = {}
+        #: raises ImportRefused before any row when a unique item's type is not indexed
+        self.registry = Registry(store, template, keep_all=options.dry_run)
+
+    # -- reading ------------------------------------------------------------------------
+    def read(self, rows: Iterable[Row]) -> Batch:
+        """Check ``rows``, one batch of them."""
+        batch = Batch()
+        good, bad, check = batch.rows, batch.bad, self._check
+        prefixes, values_of = self._prefixes, self._form.values
+        plain = not self.registry.active
+        row: Row | None = None
+        for row in rows:
+            # inline, the usual row: a prefix seen before (see _check), data plainly right
+            text = row.handle
+            prefix, _, suffix = text.partition("/")
+            known = prefixes.get(prefix)
+            if plain and known is not None and suffix and len(text) <= _SHORT_HANDLE and \
+                    text.isprintable() and row.problem is None:
+                values = values_of(row.data)
+                if values is not None:
+                    good.append((row, Handle(text, known[0] + suffix), known[1], values))
+                    continue
+            checked = check(row)
+            if isinstance(checked, list):
+                bad.append((row.number, text, checked))
+            else:
+                good.append((row, *checked))
+        if row is not None:
+            batch.read, batch.end, batch.last_row = len(good) + len(bad), row.end, row.number
+        return batch
+
+    def _check(self, row: Row) -> tuple[Handle, str, list[HandleValue]] | list[str]:
+        """The handle, its home prefix and the values to store, or the reasons the row is
+        bad."""
+        if row.problem is not None:
+            return [row.problem]
+        text = row.handle
+        prefix, _, suffix = text.partition("/")
+        known = self._prefixes.get(prefix)
+        # what Handle.parse would check, for a prefix already seen: a suffix, the length, no
+        # control characters (those are not printable)
+        if known is not None and suffix and len(text) <= _SHORT_HANDLE and text.isprintable():
+            handle, home = Handle(text, known[0] + suffix), known[1]
+        else:
+            try:
+                handle = Handle.parse(text)
+            except RegistryError as exc:
+                return [f"handle: {exc}"]
+            if handle.is_prefix_handle:
+                return ["handle: prefix handles (0.NA/…) are not imported"]
+            home = handle.home_prefix
+            if not self._is_homed(home):
+                return [f"handle: prefix {handle.prefix} is not homed in this node's store"]
+            if home not in self._node:  # what every record under it holds
+                self._node[home] = self._node_values(handle)
+            self._prefixes[prefix] = (handle.key[:len(prefix) + 1], home)
+        registry = self.registry
+        if not registry.active:
+            values = self._form.values(row.data)
+            if values is None:  # not plainly right: the full check decides, and words why
+                try:
+                    values = validate(self.template, row.data)
+                except TemplateViolation as exc:
+                    return exc.problems
+        else:
+            try:
+                values = registry.validate(handle, row.data)
+            except TemplateViolation as exc:
+                return exc.problems
+            except Unchecked as exc:
+                return [str(exc)]
+            registry.accept(handle, row.number, values)
+        return handle, home, values
+
+    def _is_homed(self, prefix: str) -> bool:
+        homed = self._homed.get(prefix)
+        if homed is None:
+            homed = self._homed[prefix] = self.store.is_homed(prefix)
+        return homed
+
+    def _node_values(self, handle: Handle) -> tuple[HandleValue, ...]:
+        """HS_ADMIN, TEMPLATE_ID and TEMPLATE of records under ``handle``'s home prefix."""
+        prefix = handle.home_prefix
+        version = cited_version(self.template, handle.prefix)
+        return (HandleValue(ADMIN_INDEX, "HS_ADMIN", self._admin_data(prefix)),
+                *template_values(self.registry.template_id, version))
+
+    def _admin_data(self, prefix: str) -> bytes:
+        if self.options.admin is not None:
+            index, admin = self.options.admin
+            return AdminData(ALL_PERMISSIONS, admin, index).to_bytes()
+        record = self.store.get_record(handle_key(prefix_handle(prefix)))
+        for value in record.values if record is not None else ():
+            if value.type == "HS_ADMIN":
+                return value.data  # the prefix's own administrator (group) administers it
+        return AdminData(ALL_PERMISSIONS, f"{prefix}/ADMIN", _DEFAULT_ADMIN_INDEX).to_bytes()
+
+    # -- one batch ----------------------------------------------------------------------
+    def seal(self, batch: Batch) -> None:
+        """Stamp the batch's values and let the store work out its creates, before the
+        write: in a worker process this overlaps the other lane's write."""
+        self.registry.sealed()
+        stamp = int(time.time())
+        stamped = {home: tuple(value.with_timestamp(stamp) for value in values)
+                   for home, values in self._node.items()}
+        ops = batch.ops
+        for _, handle, home, values in batch.rows:
+            for value in values:  # fresh from the check, seen by no one else
+                _set_timestamp(value, stamp)
+            ops.append(CreateHandle(handle, (*stamped[home], *values)))
+        if not self.options.dry_run:
+            batch.prepared = self.store.prepare_creates(ops)
+
+    def write(self, batch: Batch) -> Outcome:
+        """Compare with what is stored, then one group commit. The batch written before
+        must have committed."""
+        outcome = Outcome(batch.read, problems=[(number, handle, reasons, False)
+                                                for number, handle, reasons in batch.bad])
+        keys = [op.handle.key for op in batch.ops]
+        existing = self.store.get_records(keys)
+        if not existing and len(set(keys)) == len(keys):
+            # the usual batch, all new and distinct: nothing to compare
+            self._apply(batch.ops, batch.prepared,
+                        [row for row, _, _, _ in batch.rows], outcome)
+            return outcome
+        ops: list[CreateHandle] = []
+        prepared: list[Prepared | RegistryError | None] = []
+        owners: list[Row] = []
+        seen: dict[str, tuple[CreateHandle, int]] = {}
+        for n, ((row, _, _, _), op) in enumerate(zip(batch.rows, batch.ops, strict=True)):
+            key = op.handle.key
+            first = seen.get(key)
+            if first is not None:
+                if _shape(first[0].values) == _shape(op.values):
+                    outcome.unchanged += 1
+                else:
+                    _conflict(outcome, row, f"given again with other values (first in row "
+                                            f"{first[1]})")
+                continue
+            seen[key] = (op, row.number)
+            old = existing.get(key)
+            if old is None:
+                ops.append(op)
+                prepared.append(batch.prepared[n] if batch.prepared else None)
+            elif _shape(old.values) == _shape(op.values):
+                outcome.unchanged += 1
+                continue
+            elif not self.options.overwrite:
+                _conflict(outcome, row, "exists with other values (use --overwrite to replace)")
+                continue
+            else:
+                ops.append(CreateHandle(op.handle, op.values, overwrite=True))
+                prepared.append(None)
+            owners.append(row)
+        self._apply(ops, prepared, owners, outcome)
+        return outcome
+
+    def _apply(self, ops: list[CreateHandle], prepared: list[Prepared | RegistryError | None],
+               owners: list[Row], outcome: Outcome) -> None:
+        results: list[WriteResult] = [None] * len(ops) if self.options.dry_run else \
+            self.store.apply(ops, prepared or None)
+        for op, row, result in zip(ops, owners, results, strict=True):
+            if isinstance(result, HandleExists):
+                _conflict(outcome, row, "created by someone else during the import")
+            elif isinstance(result, RegistryError):
+                outcome.problems.append((row.number, row.handle, [str(result)], False))
+            elif op.overwrite:
+                outcome.overwritten += 1
+            else:
+                outcome.created += 1
+
+
+def _conflict(outcome: Outcome, row: Row, reason: str) -> None:
+    outcome.problems.append((row.number, row.handle, [f"conflict: {reason}"], True))

@@ -15,9 +15,10 @@ import pytest
 from idnode.cli.main import main
 from idnode.errors import StorageError
 from idnode.identifiers.handle import Handle
-from idnode.identifiers.value import HandleValue
+from idnode.identifiers.value import HandleValue, encode_values
 from idnode.replication.verify import DigestSource, LocalSource, VerifyReport, verify
 from idnode.storage import CreateHandle, Record, Store, WriteOp, open_store
+from idnode.storage.contract import decode_value_list
 from idnode.storage.digest import bucket_of
 from services import drop_postgres_schema, postgres_url
 
@@ -290,10 +291,15 @@ def test_one_difference_in_50000_handles_opens_one_bucket(tmp_path: Path) -> Non
 # -- a row changed around the store (SQLite) --------------------------------------------------
 
 def corrupt(path: Path, handle: str, value: HandleValue) -> None:
-    """Rewrite one value row in the file, bypassing the store (and its digests)."""
+    """Rewrite one value of a record in the file, bypassing the store (and its digests)."""
+    key = h(handle).key
     with sqlite3.connect(path) as conn:
-        changed = conn.execute("UPDATE handle_values SET wire = ? WHERE key = ? AND idx = ?",
-                               (value.to_wire(), h(handle).key, value.index)).rowcount
+        (vals,) = conn.execute("SELECT vals FROM handles WHERE key = ?", (key,)).fetchone()
+        values = [value if old.index == value.index else old
+                  for old in decode_value_list(key, vals)]
+        assert value in values
+        changed = conn.execute("UPDATE handles SET vals = ? WHERE key = ?",
+                               (encode_values(values), key)).rowcount
     conn.close()
     assert changed == 1
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import PERM_DEFAULT, HandleValue, Reference
 from idnode.storage import Store, bucket_of, record_hash
+from idnode.storage.contract import decode_value_list
 
 
 def h(text: str) -> Handle:
@@ -40,3 +43,27 @@ def check_digests(store: Store) -> None:
                                       in sorted(expected.items())]
     for bucket, (_, _, hashes) in expected.items():
         assert store.bucket_hashes(bucket) == hashes
+
+
+def to_value_rows(conn: sqlite3.Connection) -> None:
+    """Rewrite a schema-4 store in the layout of schema 3 and older: a row per value in
+    ``handle_values``, and every record hash folded into ``record_hashes``."""
+    conn.execute("CREATE TABLE old_handles (key TEXT PRIMARY KEY, handle TEXT NOT NULL)"
+                 " WITHOUT ROWID")
+    conn.execute("CREATE TABLE handle_values (key TEXT NOT NULL, idx INTEGER NOT NULL,"
+                 " wire BLOB NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID")
+    for key, handle, vals in conn.execute("SELECT key, handle, vals FROM handles").fetchall():
+        conn.execute("INSERT INTO old_handles VALUES (?, ?)", (key, handle))
+        conn.executemany("INSERT INTO handle_values VALUES (?, ?, ?)",
+                         [(key, value.index, value.to_wire())
+                          for value in decode_value_list(key, vals)])
+    conn.execute("DROP TABLE handles")
+    conn.execute("ALTER TABLE old_handles RENAME TO handles")
+    for bucket, key, digest in conn.execute(
+            "SELECT bucket, key, hash FROM hash_log ORDER BY seq").fetchall():
+        if digest is None:
+            conn.execute("DELETE FROM record_hashes WHERE bucket = ? AND key = ?", (bucket, key))
+        else:
+            conn.execute("INSERT OR REPLACE INTO record_hashes VALUES (?, ?, ?)",
+                         (bucket, key, digest))
+    conn.execute("DROP TABLE hash_log")

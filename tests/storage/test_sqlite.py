@@ -14,7 +14,7 @@ from idnode.errors import ConfigError, StorageError
 from idnode.storage import CreateHandle, SQLiteStore, open_store
 from idnode.storage.sqlite import SCHEMA_VERSION, sqlite_path
 
-from .helpers import h, v
+from .helpers import h, to_value_rows, v
 
 
 def test_reopening_keeps_everything(tmp_path: Path) -> None:
@@ -159,6 +159,7 @@ def _make_version_1(path: Path) -> None:
     """Reduce a store to what idnode with schema version 1 wrote: the same five tables (and
     AUTOINCREMENT's sqlite_sequence), and only ``schema_version`` in ``meta``."""
     with sqlite3.connect(path) as conn:
+        to_value_rows(conn)
         for table in ("value_index", "value_index_rev", "handle_counts", "record_hashes",
                       "bucket_digests"):
             conn.execute(f"DROP TABLE {table}")

@@ -90,7 +90,9 @@ _DECODE_LIMIT = 1 << 20
 #: The storage schema this idnode writes; both SQL backends record it in ``meta``.
 #: 1: handles, values, log, homed prefixes. 2: + the reverse index and per-prefix counts.
 #: 3: + the record hashes and bucket digests (:mod:`.digest`), and the log's floor.
-SCHEMA_VERSION = 3
+#: 4: SQLite keeps a record's values in its handle row and logs record hashes before folding
+#: them in (the PostgreSQL layout is unchanged; only its recorded version moves).
+SCHEMA_VERSION = 4
 #: ``meta`` keys: the types the reverse index is complete for (JSON list; absent while a
 #: back-fill runs), the back-fill in progress (:class:`~.index.IndexJob`), and the log's
 #: floor (the position of a dump a mirror was loaded from; absent: 0).
@@ -139,6 +141,7 @@ def upgrade_meta(version: int | None, types: frozenset[str], where: str,
     """What to change when opening a store at schema ``version`` (``None``: a new store) for
     the indexed ``types``; ``job`` is its ``meta`` back-fill row, if any.
 
+    Version 3 → 4: only the recorded version changes here.
     Version 2 → 3: the digests start empty and a back-fill job for them alone is recorded.
     Version 1 (or 2 with a back-fill still under way) → 3: the reverse index, the handle
     counts and the digests all start empty and one job back-fills them. Either job is run by
@@ -148,6 +151,10 @@ def upgrade_meta(version: int | None, types: frozenset[str], where: str,
         return Upgrade({"schema_version": str(SCHEMA_VERSION), META_TYPES: encode_types(types)})
     if version >= SCHEMA_VERSION:
         return Upgrade()
+    if version == 3:  # the layout change is the backend's (SQLiteStore); nothing to refill
+        log.info("%s: upgrading the storage schema from version 3 to %d", where,
+                 SCHEMA_VERSION)
+        return Upgrade({"schema_version": str(SCHEMA_VERSION)})
     if version == 2 and job is None:
         log.info("%s: upgrading the storage schema from version 2 to %d; the digests will be "
                  "back-filled", where, SCHEMA_VERSION)

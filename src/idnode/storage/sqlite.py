@@ -7,23 +7,33 @@
   ``BEGIN IMMEDIATE``, which makes SQLite serialise writers across processes; ``txlog`` ids
   are therefore assigned in commit order. ``busy_timeout`` lets processes wait their turn.
 - Reads use one connection per thread, so readers never share a connection.
-- Tables are ``WITHOUT ROWID`` and keyed by what they are looked up by; each value is kept
-  in its wire form, ready to be sent.
+- Tables are ``WITHOUT ROWID`` and keyed by what they are looked up by. A record is one row
+  of ``handles (key, handle, vals)``: its values in index order, each in its wire form,
+  encoded as the log entry encodes them (:func:`~idnode.identifiers.value.encode_values`).
+  One row per record (schema 4; 3 and older kept a row per value) halves what a bulk
+  registration writes, and a read is one b-tree lookup.
 - The reverse index is two such tables whose primary key is the index:
   ``value_index (type, data, key, idx)`` and ``value_index_rev (type, rdata, key, idx)``
   (``rdata``: the data reversed). ``handle_counts (prefix, n)`` counts handles per prefix.
   Searches filter a range of one of them with ``GLOB``, inside one read transaction.
 - The digests (:mod:`.digest`): ``record_hashes (bucket, key, hash)``, keyed by bucket so a
-  bucket's hashes are one range, and ``bucket_digests (bucket, xor, n)``.
+  bucket's hashes are one range, and ``bucket_digests (bucket, xor, n)``. Record hashes are
+  first appended to ``hash_log`` (in write order, a cheap append) and folded into
+  ``record_hashes`` in one sorted pass once :data:`FOLD_AT` of them have gathered: writing
+  each straight into its bucket would touch one page per record (the buckets are spread by
+  a hash), where a fold touches each page once for many. Reading a bucket's hashes overlays
+  the log's entries for it, a scan bounded by ``FOLD_AT``.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -32,31 +42,30 @@ from idnode.identifiers.value import HandleValue
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
 from idnode.storage.base import Store
 from idnode.storage.contract import (
+    BATCH_SIZE,
     META_JOB,
     SCHEMA_VERSION,
     Upgrade,
     check_schema_version,
-    decode_value,
     decode_value_list,
     prunable_prefix,
-    record_from_rows,
-    records_from_rows,
     upgrade_meta,
 )
+from idnode.storage.core import by_index
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import Record, Txn
 from idnode.storage.turns import WriterTurns
 
-__all__ = ["SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
+__all__ = ["FOLD_AT", "SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
+
+log = logging.getLogger(__name__)
 
 # The layout of SCHEMA_VERSION, kept in ``meta``; a newer file is refused, an older upgraded.
 
+_HANDLES = ("CREATE TABLE IF NOT EXISTS {name} ("
+            " key TEXT PRIMARY KEY, handle TEXT NOT NULL, vals BLOB NOT NULL) WITHOUT ROWID")
 _DDL = (
-    "CREATE TABLE IF NOT EXISTS handles ("
-    " key TEXT PRIMARY KEY, handle TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS handle_values ("
-    " key TEXT NOT NULL, idx INTEGER NOT NULL, wire BLOB NOT NULL,"
-    " PRIMARY KEY (key, idx)) WITHOUT ROWID",
+    _HANDLES.format(name="handles"),
     # AUTOINCREMENT: ids are never reused, even once old entries are pruned.
     "CREATE TABLE IF NOT EXISTS txlog ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, op TEXT NOT NULL,"
@@ -78,24 +87,29 @@ _DDL = (
     " PRIMARY KEY (bucket, key)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS bucket_digests ("
     " bucket INTEGER PRIMARY KEY, xor BLOB NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID",
+    # Version 4: record hashes not yet folded into record_hashes (hash NULL: the record is
+    # gone); a rowid table, so appending is cheap and min/max(seq) are one seek each.
+    "CREATE TABLE IF NOT EXISTS hash_log ("
+    " seq INTEGER PRIMARY KEY, bucket INTEGER NOT NULL, key TEXT NOT NULL, hash BLOB)",
 )
+#: Logged record hashes that trigger a fold into ``record_hashes`` (at the end of the write
+#: transaction that reaches it; that write pays for the fold, about 0.2 s).
+FOLD_AT = 65_536
 
-_GET = ("SELECT h.handle, v.wire FROM handles AS h"
-        " LEFT JOIN handle_values AS v ON v.key = h.key WHERE h.key = ? ORDER BY v.idx")
+_GET = "SELECT handle, vals FROM handles WHERE key = ?"
 _SCAN_FROM = "SELECT handle FROM handles WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"
 _SCAN_AFTER = "SELECT handle FROM handles WHERE key > ? AND key < ? ORDER BY key LIMIT ?"
-# The page of handles is chosen first, then joined to its values: one consistent statement.
-_DUMP = ("SELECT h.key, h.handle, v.wire FROM"
-         " (SELECT key, handle FROM handles WHERE key > ? ORDER BY key LIMIT ?) AS h"
-         " LEFT JOIN handle_values AS v ON v.key = h.key ORDER BY h.key, v.idx")
+_DUMP = "SELECT key, handle, vals FROM handles WHERE key > ? ORDER BY key LIMIT ?"
 _TXNS = ("SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > ? ORDER BY id LIMIT ?")
-_RANGE_TO = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
-             " LEFT JOIN handle_values AS v ON v.key = h.key"
-             " WHERE h.key > ?{through} ORDER BY h.key, v.idx")
+_RANGE_TO = "SELECT key, handle, vals FROM handles WHERE key > ?{through} ORDER BY key"
 # In id order from the oldest: retention stops at the first entry still young enough, so a
 # prune reads what it deletes plus one page, however long the log.
 _PRUNABLE = "SELECT id, ts FROM txlog WHERE id > ? AND id < ? ORDER BY id LIMIT ?"
 _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = ? ORDER BY key"
+# Bounded by FOLD_AT rows: the log has no index by bucket (keeping one would cost what the
+# log saves).
+_BUCKET_LOGGED = "SELECT key, hash FROM hash_log WHERE bucket = ? ORDER BY seq"
+_LOGGED_SPAN = "SELECT (SELECT MIN(seq) FROM hash_log), (SELECT MAX(seq) FROM hash_log)"
 _INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?, ?, ?)",
           "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
 _UNINDEX = ("DELETE FROM value_index WHERE type = ? AND data = ? AND key = ? AND idx = ?",
@@ -117,9 +131,7 @@ _RANGE = ("SELECT m.key, h.handle FROM (SELECT DISTINCT key FROM {table}"
           " ORDER BY key LIMIT ?) AS m JOIN handles AS h ON h.key = m.key ORDER BY m.key")
 _KEYS = ("SELECT key FROM {table} WHERE type = ? AND {column} >= ?{high} AND {column} GLOB ?"
          " AND key >= ?{stop} LIMIT ?")
-_MANY = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
-         " LEFT JOIN handle_values AS v ON v.key = h.key WHERE h.key IN ({marks})"
-         " ORDER BY h.key, v.idx")
+_MANY = "SELECT key, handle, vals FROM handles WHERE key IN ({marks})"
 _SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
 
 
@@ -228,6 +240,8 @@ class SQLiteStore(Store):
                 version = self._check_version(writer)
                 job = None if version is None else writer.execute(
                     "SELECT v FROM meta WHERE k = ?", (META_JOB,)).fetchone()
+                if version is not None and version < 4:
+                    self._merge_values()
                 for statement in _DDL:  # IF NOT EXISTS: also adds the tables of newer versions
                     writer.execute(statement)
                 self._upgrade(upgrade_meta(version, self.index_types, self.path,
@@ -239,7 +253,40 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StorageError(reason=f"cannot open {self.path}: {exc}") from exc
 
+    def _merge_values(self) -> None:
+        """Schema 3 and older → 4: each record's value rows become one ``vals`` blob in its
+        handle row, in one pass over the records in key order (inside the opening
+        transaction: an interrupted upgrade leaves the old layout whole)."""
+        writer = self._writer
+        if writer.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                          " AND name = 'handle_values'").fetchone() is None:
+            return
+        log.info("%s: moving each record's values into its handle row (schema 4)", self.path)
+        writer.execute(_HANDLES.format(name="handles_v4"))
+        rows = writer.execute("SELECT h.key, h.handle, v.wire FROM handles AS h"
+                              " LEFT JOIN handle_values AS v ON v.key = h.key"
+                              " ORDER BY h.key, v.idx")
+        insert = writer.cursor()
+        batch: list[tuple[str, str, bytes]] = []
+        moved = 0
+        for key, group in itertools.groupby(rows, key=lambda row: row[0]):
+            chunk = list(group)
+            wires = [bytes(row[2]) for row in chunk if row[2] is not None]
+            batch.append((key, chunk[0][1], len(wires).to_bytes(4, "big") + b"".join(wires)))
+            if len(batch) >= BATCH_SIZE:
+                insert.executemany("INSERT INTO handles_v4 VALUES (?, ?, ?)", batch)
+                moved += len(batch)
+                batch.clear()
+        insert.executemany("INSERT INTO handles_v4 VALUES (?, ?, ?)", batch)
+        moved += len(batch)
+        writer.execute("DROP TABLE handle_values")
+        writer.execute("DROP TABLE handles")
+        writer.execute("ALTER TABLE handles_v4 RENAME TO handles")
+        log.info("%s: %d records moved", self.path, moved)
+
     def _upgrade(self, upgrade: Upgrade) -> None:
+        if "record_hashes" in upgrade.clear:
+            self._writer.execute("DELETE FROM hash_log")  # the digests' back-fill refills both
         for table in upgrade.clear:  # a back-fill starts from empty tables
             self._writer.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
         for name, value in upgrade.meta.items():
@@ -315,28 +362,30 @@ class SQLiteStore(Store):
         writer.execute("RELEASE op")
 
     def _load(self, key: str) -> Record | None:
-        return record_from_rows(key, self._writer.execute(_GET, (key,)).fetchall())
+        return _record(key, self._writer.execute(_GET, (key,)).fetchone())
 
     def _load_range(self, after: str, through: str | None) -> list[Record]:
-        statement = _RANGE_TO.format(through="" if through is None else " AND h.key <= ?")
-        rows = self._writer.execute(statement, (after, *_opt(through))).fetchall()
-        return records_from_rows(rows)
+        statement = _RANGE_TO.format(through="" if through is None else " AND key <= ?")
+        return _records(self._writer.execute(statement, (after, *_opt(through))))
 
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
              removed: Sequence[int]) -> None:
         writer = self._writer
-        if handle is not None:
-            writer.execute("INSERT INTO handles (key, handle) VALUES (?, ?)"
-                           " ON CONFLICT (key) DO UPDATE SET handle = excluded.handle",
-                           (key, handle))
-        if removed:
-            writer.executemany("DELETE FROM handle_values WHERE key = ? AND idx = ?",
-                               [(key, index) for index in removed])
-        if values:
-            writer.executemany("INSERT OR REPLACE INTO handle_values (key, idx, wire)"
-                               " VALUES (?, ?, ?)",
-                               [(key, value.index, wire) for value, wire
-                                in zip(values, self._wires(values), strict=True)])
+        row = writer.execute(_GET, (key,)).fetchone()
+        if row is None:
+            if handle is None:
+                raise StorageError(reason=f"no record {key!r} to change in {self.path}")
+            # a new record: its values come sorted (_checked), as the hash and log see them
+            writer.execute("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)",
+                           (key, handle, self._encode(values)))
+            return
+        gone = set(removed)
+        merged = {value.index: value for value in decode_value_list(key, row[1])
+                  if value.index not in gone}
+        merged.update((value.index, value) for value in values)
+        writer.execute("UPDATE handles SET handle = ?, vals = ? WHERE key = ?",
+                       (row[0] if handle is None else handle,
+                        self._encode(by_index(merged.values())), key))
 
     # -- runs of new records (.creates): one multi-row statement per table ---------------
     def _existing_keys(self, keys: Sequence[str]) -> set[str]:
@@ -349,12 +398,8 @@ class SQLiteStore(Store):
 
     def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
                                                     list[bytes], bytes]]) -> None:
-        writer = self._writer
-        writer.executemany("INSERT INTO handles (key, handle) VALUES (?, ?)",
-                           [(key, handle) for key, handle, _, _, _ in rows])
-        writer.executemany("INSERT INTO handle_values (key, idx, wire) VALUES (?, ?, ?)",
-                           [(key, value.index, wire) for key, _, values, wires, _ in rows
-                            for value, wire in zip(values, wires, strict=True)])
+        self._writer.executemany("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)",
+                                 [(key, handle, encoded) for key, handle, _, _, encoded in rows])
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         forward, reverse = _INDEX
@@ -372,14 +417,9 @@ class SQLiteStore(Store):
 
     def _drop(self, key: str) -> Record | None:
         writer = self._writer
-        row = writer.execute("DELETE FROM handles WHERE key = ? RETURNING handle",
+        row = writer.execute("DELETE FROM handles WHERE key = ? RETURNING handle, vals",
                              (key,)).fetchone()
-        if row is None:
-            return None
-        rows = writer.execute("DELETE FROM handle_values WHERE key = ? RETURNING idx, wire",
-                              (key,)).fetchall()
-        rows.sort()  # RETURNING follows no order; a record's values are by index
-        return Record(row[0], key, tuple(decode_value(key, wire) for _, wire in rows))
+        return _record(key, row)
 
     def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
         self._write_entries(_INDEX, key, entries)
@@ -414,16 +454,37 @@ class SQLiteStore(Store):
         self._writer.execute("DELETE FROM value_index_rev")
 
     def _load_batch(self, after: str, limit: int) -> list[Record]:
-        return records_from_rows(self._writer.execute(_DUMP, (after, limit)).fetchall())
+        return _records(self._writer.execute(_DUMP, (after, limit)))
 
     def _write_hashes(self, rows: Sequence[tuple[int, str, bytes]],
                       gone: Sequence[tuple[int, str]]) -> None:
-        if gone:
-            self._writer.executemany("DELETE FROM record_hashes WHERE bucket = ? AND key = ?",
-                                     gone)
+        writer = self._writer
         if rows:
-            self._writer.executemany("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
-                                     " VALUES (?, ?, ?)", rows)
+            writer.executemany("INSERT INTO hash_log (bucket, key, hash) VALUES (?, ?, ?)",
+                               rows)
+        if gone:
+            writer.executemany("INSERT INTO hash_log (bucket, key, hash) VALUES (?, ?, NULL)",
+                               gone)
+        low, high = writer.execute(_LOGGED_SPAN).fetchone()
+        # seq has no gaps: a fold empties the log, and only appends follow
+        if high is not None and high - low + 1 >= FOLD_AT:
+            self._fold_hashes()
+
+    def _fold_hashes(self) -> None:
+        """Move every logged record hash into ``record_hashes``: the last entry per key
+        wins, written in (bucket, key) order, then the log is emptied."""
+        writer = self._writer
+        latest: dict[str, tuple[int, bytes | None]] = {}
+        for bucket, key, digest in writer.execute(
+                "SELECT bucket, key, hash FROM hash_log ORDER BY seq"):
+            latest[key] = (bucket, digest)
+        ordered = sorted((bucket, key, digest) for key, (bucket, digest) in latest.items())
+        writer.executemany("DELETE FROM record_hashes WHERE bucket = ? AND key = ?",
+                           [(bucket, key) for bucket, key, digest in ordered if digest is None])
+        writer.executemany("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
+                           " VALUES (?, ?, ?)",
+                           [row for row in ordered if row[2] is not None])
+        writer.execute("DELETE FROM hash_log")  # no WHERE: the pages are freed unvisited
 
     def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:
         found: dict[int, tuple[bytes, int]] = {}
@@ -499,7 +560,7 @@ class SQLiteStore(Store):
 
     # -- read contract ------------------------------------------------------------------
     def _get(self, key: str) -> Record | None:
-        return record_from_rows(key, self._reader().execute(_GET, (key,)).fetchall())
+        return _record(key, self._reader().execute(_GET, (key,)).fetchone())
 
     def _exists(self, key: str) -> bool:
         row = self._reader().execute("SELECT 1 FROM handles WHERE key = ?", (key,)).fetchone()
@@ -511,8 +572,7 @@ class SQLiteStore(Store):
         return [row[0] for row in rows]
 
     def _scan_records(self, after: str, limit: int) -> list[Record]:
-        rows = self._reader().execute(_DUMP, (after, limit)).fetchall()
-        return records_from_rows(rows)
+        return _records(self._reader().execute(_DUMP, (after, limit)))
 
     def _is_homed(self, prefix: str) -> bool:
         row = self._reader().execute("SELECT 1 FROM homed WHERE prefix = ?",
@@ -551,8 +611,16 @@ class SQLiteStore(Store):
         return [(int(row[0]), bytes(row[1]), int(row[2])) for row in rows]
 
     def _bucket_hashes(self, bucket: int) -> list[tuple[str, bytes]]:
-        rows = self._reader().execute(_BUCKET_HASHES, (bucket,)).fetchall()
-        return [(str(row[0]), bytes(row[1])) for row in rows]
+        with self._reading():  # the table and the log from one snapshot
+            conn = self._reader()
+            hashes = {str(key): bytes(digest)
+                      for key, digest in conn.execute(_BUCKET_HASHES, (bucket,))}
+            for key, digest in conn.execute(_BUCKET_LOGGED, (bucket,)):
+                if digest is None:
+                    hashes.pop(str(key), None)
+                else:
+                    hashes[str(key)] = bytes(digest)
+        return sorted(hashes.items())
 
     def _count_of(self, prefix: str) -> int:
         row = self._reader().execute("SELECT n FROM handle_counts WHERE prefix = ?",
@@ -612,8 +680,8 @@ class SQLiteStore(Store):
         if not keys:
             return {}
         statement = _MANY.format(marks=", ".join("?" * len(keys)))
-        rows = self._reader().execute(statement, tuple(keys)).fetchall()
-        return {record.key: record for record in records_from_rows(rows)}
+        return {record.key: record
+                for record in _records(self._reader().execute(statement, tuple(keys)))}
 
     def _close(self) -> None:
         with self._readers_lock:
@@ -623,6 +691,16 @@ class SQLiteStore(Store):
             holder.conn.close()
         self._writer.close()
         self._turns.close()
+
+
+def _record(key: str, row: Sequence[Any] | None) -> Record | None:
+    """A record from its ``(handle, vals)`` row."""
+    return None if row is None else Record(row[0], key, decode_value_list(key, row[1]))
+
+
+def _records(rows: Iterable[Sequence[Any]]) -> list[Record]:
+    """Records from ``(key, handle, vals)`` rows."""
+    return [Record(row[1], row[0], decode_value_list(row[0], row[2])) for row in rows]
 
 
 def _txn(row: Sequence[Any]) -> Txn:

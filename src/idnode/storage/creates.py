@@ -64,9 +64,12 @@ class RunCreates(Backfill):
         will write (``None`` for other operations, the error for values that fail their
         checks). Hand the list to :meth:`apply` with the same ``ops``: the bulk importer
         does this on its reading thread while the previous batch is written."""
-        return [self._prepare(op) if is_plain_create(op) else None for op in ops]
+        memo: dict[int, bytes] = {}
+        return [self._prepare(op, memo) if is_plain_create(op) else None for op in ops]
 
-    def _prepare(self, op: WriteOp) -> Prepared | RegistryError:
+    def _prepare(self, op: WriteOp, memo: dict[int, bytes]) -> Prepared | RegistryError:
+        """``memo``: wire forms by value object, for the call; the importer and the SNMS
+        batch put the same HS_ADMIN, TEMPLATE_ID and TEMPLATE objects in every create."""
         assert isinstance(op, CreateHandle)
         try:
             check_utf8(op.handle.text)
@@ -74,7 +77,12 @@ class RunCreates(Backfill):
         except RegistryError as exc:
             return exc
         key, text = op.handle.key, op.handle.text
-        wires = [value.to_wire() for value in values]
+        wires = []
+        for value in values:  # the ops (and so the values) outlive the call: ids are stable
+            wire = memo.get(id(value))
+            if wire is None:
+                wire = memo[id(value)] = value.to_wire()
+            wires.append(wire)
         encoded = len(values).to_bytes(4, "big") + b"".join(wires)
         return Prepared(key, text, values, wires, encoded, hash_record(key, text, encoded),
                         bucket_of(key), index_entries(key, values, self.index_types))
@@ -87,8 +95,9 @@ class RunCreates(Backfill):
         :meth:`prepare_creates` (same length; ``None`` items are worked out here)."""
         results: list[WriteResult] = [None] * len(ops)
         ready: list[tuple[int, Prepared]] = []
+        memo: dict[int, bytes] = {}
         for n, (op, done) in enumerate(zip(ops, prepared, strict=True)):
-            item = done if done is not None else self._prepare(op)
+            item = done if done is not None else self._prepare(op, memo)
             if isinstance(item, Prepared):
                 ready.append((n, item))
             else:

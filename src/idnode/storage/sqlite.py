@@ -109,6 +109,13 @@ _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = ? ORDER BY 
 # Bounded by FOLD_AT rows: the log has no index by bucket (keeping one would cost what the
 # log saves).
 _BUCKET_LOGGED = "SELECT key, hash FROM hash_log WHERE bucket = ? ORDER BY seq"
+# The fold: each key's last logged entry (a NULL hash: the record is gone).
+_FOLD_GONE = ("DELETE FROM record_hashes WHERE (bucket, key) IN (SELECT bucket, key"
+              " FROM hash_log WHERE hash IS NULL"
+              " AND seq IN (SELECT MAX(seq) FROM hash_log GROUP BY key))")
+_FOLD_KEPT = ("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
+              " SELECT bucket, key, hash FROM hash_log WHERE hash IS NOT NULL"
+              " AND seq IN (SELECT MAX(seq) FROM hash_log GROUP BY key) ORDER BY bucket, key")
 _LOGGED_SPAN = "SELECT (SELECT MIN(seq) FROM hash_log), (SELECT MAX(seq) FROM hash_log)"
 _INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?, ?, ?)",
           "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
@@ -472,18 +479,11 @@ class SQLiteStore(Store):
 
     def _fold_hashes(self) -> None:
         """Move every logged record hash into ``record_hashes``: the last entry per key
-        wins, written in (bucket, key) order, then the log is emptied."""
+        wins, written in (bucket, key) order, then the log is emptied. All in SQL: the
+        rows never pass through Python."""
         writer = self._writer
-        latest: dict[str, tuple[int, bytes | None]] = {}
-        for bucket, key, digest in writer.execute(
-                "SELECT bucket, key, hash FROM hash_log ORDER BY seq"):
-            latest[key] = (bucket, digest)
-        ordered = sorted((bucket, key, digest) for key, (bucket, digest) in latest.items())
-        writer.executemany("DELETE FROM record_hashes WHERE bucket = ? AND key = ?",
-                           [(bucket, key) for bucket, key, digest in ordered if digest is None])
-        writer.executemany("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
-                           " VALUES (?, ?, ?)",
-                           [row for row in ordered if row[2] is not None])
+        writer.execute(_FOLD_GONE)
+        writer.execute(_FOLD_KEPT)
         writer.execute("DELETE FROM hash_log")  # no WHERE: the pages are freed unvisited
 
     def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:

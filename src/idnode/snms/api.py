@@ -39,6 +39,7 @@ from idnode.node.throttle import FailureThrottle
 from idnode.protocol.constants import ResponseCode
 from idnode.snms.batch import SAME, BatchCreator, Item, as_failure, handle_of, item_result
 from idnode.snms.chainwrites import ChainWriter
+from idnode.snms.claims import SharedClaims
 from idnode.snms.envelope import (
     FAILED,
     FORBIDDEN,
@@ -122,7 +123,8 @@ def _json(request: Request) -> Any:
 class SnmsApi:
     def __init__(self, records: Records, authorizer: Authorizer, chain: Handler,
                  tokens: TokenIssuer, throttle: FailureThrottle, *,
-                 allow_plain_http: bool = False, max_handle_bytes: int = 2048) -> None:
+                 allow_plain_http: bool = False, max_handle_bytes: int = 2048,
+                 claims: SharedClaims | None = None) -> None:
         self.records = records
         self.authorizer = authorizer
         self.writer = ChainWriter(chain)
@@ -133,8 +135,12 @@ class SnmsApi:
         self.allow_plain_http = allow_plain_http
         self.max_handle_bytes = max_handle_bytes
         self.templates = TemplateStore(records)
-        self.unique = UniqueValues(records)
+        self.unique = UniqueValues(records, claims)
         self._routes = _routes(self)
+
+    def close(self) -> None:
+        if self.unique.shared is not None:
+            self.unique.shared.close()
 
     async def handle(self, request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method

@@ -13,24 +13,27 @@ not promise a uniqueness it cannot check. A value holding ``*`` is looked up as 
 (``*`` is the index's wildcard) and the candidates compared exactly; it needs 3 literal
 characters at its start or end.
 
-**Concurrent registrations.** The index shows committed records only. Within one process a
-value being registered is *claimed* from its check until the registering task ends (the
-request, or the batch item), so of two registrations of the same value at the same time —
-two items of one batchCreate included — the later check is refused, naming the first
-identifier. The claims are per process: two worker processes (``--workers`` > 1) or two
-nodes sharing a database can still both accept the same value if their checks overlap
-within the time of a commit. Closing that needs a database constraint on the value, which
-the store does not have.
+**Concurrent registrations.** The index shows committed records only. A value being
+registered is therefore *claimed* from its check until the registering task ends (the
+request, or the batchCreate call, after its commit), so of two registrations of the same
+value at the same time — two items of one batchCreate included — the later check is refused,
+naming the first identifier. Claims are shared by the worker processes of one node home
+(``--workers`` > 1) through record locks on ``run/unique-claims`` (:mod:`.claims`); there
+the refusal cannot name the other identifier. Two nodes on different machines sharing one
+PostgreSQL database do not share claims, and could both accept a value if their checks
+overlap within the time of a commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from functools import partial
 
 from idnode.errors import InvalidValue
 from idnode.identifiers.handle import Handle, ascii_upper, handle_key
 from idnode.node.records import Records
+from idnode.snms.claims import SharedClaims
 from idnode.snms.envelope import FAILED, SnmsFailure
 from idnode.storage.index import MAX_ENTRY_BYTES, MAX_INDEXED_BYTES
 from idnode.templates import (
@@ -49,6 +52,12 @@ _PAGE = 100
 _MAX_CANDIDATES = 10_000
 
 _Key = tuple[str, str, str, str]  # (template key, PREFIX, TYPE, value)
+#: what a refusal names for a value claimed by another worker process
+_ELSEWHERE = "an identifier being registered by another worker process at the same time"
+
+
+def _shared_key(key: _Key) -> str:
+    return json.dumps(key)  # unambiguous whatever the parts hold
 
 
 def check_indexed(template: Template, indexed: frozenset[str]) -> None:
@@ -61,8 +70,10 @@ def check_indexed(template: Template, indexed: frozenset[str]) -> None:
 class UniqueValues:
     """The check behind :func:`idnode.templates.avalidate`'s ``taken`` (module docstring)."""
 
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Records, shared: SharedClaims | None = None) -> None:
         self.records = records
+        #: held while the key is in ``_claims`` (this process's claim, whichever task)
+        self.shared = shared
         self._claims: dict[_Key, tuple[str, str, asyncio.Task[object]]] = {}
 
     def taker(self, template_id: str, handle: Handle) -> Taken:
@@ -90,6 +101,9 @@ class UniqueValues:
             return f"{claim[1]} (being registered at the same time)"
         task = asyncio.current_task()
         if task is not None:  # claimed before any await: no other check can slip in
+            if claim is None and self.shared is not None and \
+                    not self.shared.claim(_shared_key(key)):
+                return _ELSEWHERE
             self._claims[key] = (handle.key, handle.text, task)
             task.add_done_callback(partial(self._release, key))
         return await self._stored(key, handle, item, data)
@@ -98,6 +112,8 @@ class UniqueValues:
         claim = self._claims.get(key)
         if claim is not None and claim[2] is task:
             del self._claims[key]
+            if self.shared is not None:
+                self.shared.release(_shared_key(key))
 
     async def _stored(self, key: _Key, handle: Handle, item: TemplateItem,
                       data: bytes) -> str | None:

@@ -93,9 +93,12 @@ class WebApp:
         self._openapi: bytes | None = None
 
     def close(self) -> None:
-        """Release what the app holds beyond its requests (the reports inbox)."""
+        """Release what the app holds beyond its requests (the reports inbox, the
+        enterprise-prefix ledger, the unique-value claims file)."""
         if self.reports is not None:
             self.reports.close()
+        if self.snms is not None:
+            self.snms.close()
         if self.prefix_api is not None:
             self.prefix_api.close()
 

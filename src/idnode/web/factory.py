@@ -22,6 +22,7 @@ from idnode.resolver import Resolver
 from idnode.rights import RightsApi
 from idnode.snms import SnmsApi, TokenIssuer
 from idnode.snms.chainwrites import ChainWriter
+from idnode.snms.claims import SharedClaims
 from idnode.storage.ops import WriteOp, WriteResult
 from idnode.web.app import WebApp, WebSettings
 from idnode.web.authn import Authenticator
@@ -81,7 +82,8 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
         # The secondary-node (SNMS) API: tokens keyed like the sessions, writes via the chain.
         snms = SnmsApi(records, authorizer, edge.chain, TokenIssuer(session_key(server_key)),
                        authn.throttle, allow_plain_http=web.allow_credentials_over_http,
-                       max_handle_bytes=limits.max_handle_bytes)
+                       max_handle_bytes=limits.max_handle_bytes,
+                       claims=SharedClaims(config.home / "run" / "unique-claims"))
         # Data rights (数据权限) of single identifiers, rewritten through the chain.
         rights = RightsApi(records, authorizer, ChainWriter(edge.chain), authn.identify,
                            max_handle_bytes=limits.max_handle_bytes)

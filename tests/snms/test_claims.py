@@ -1,4 +1,4 @@
-"""Unique-value claims shared by the worker processes of one node home (snms/claims.py)."""
+"""Unique-value claims shared by the processes of one node home (templates/claims.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from idnode.snms.claims import SharedClaims
-from idnode.snms.unique import _shared_key
+from idnode.templates.claims import SharedClaims, claim_key
 from snms.snms_harness import Snms
 from snms.test_snms_templates import SERIAL, T, body, ok, refused, run, serial
 
 # Another process: claim the key, say so, hold it until stdin closes.
-_HOLD = ("import sys; from pathlib import Path; from idnode.snms.claims import SharedClaims\n"
+_HOLD = ("import sys; from pathlib import Path\n"
+         "from idnode.templates.claims import SharedClaims\n"
          "claims = SharedClaims(Path(sys.argv[1]))\n"
          "print('held' if claims.claim(sys.argv[2]) else 'busy', flush=True)\n"
          "sys.stdin.read()\n")
@@ -73,7 +73,7 @@ def test_a_killed_holder_leaves_no_claim(tmp_path: Path) -> None:
 
 
 def test_a_value_being_registered_by_another_worker_is_refused(tmp_path: Path) -> None:
-    key = _shared_key(("TEST/META_s1", "TEST", "SERIAL", "S-HELD"))
+    key = claim_key("TEST/META_s1", "TEST", "SERIAL", "S-HELD")
 
     async def scenario(snms: Snms) -> None:
         await ok(snms, "POST", T, body("TEST", "s1", SERIAL))
@@ -81,7 +81,7 @@ def test_a_value_being_registered_by_another_worker_is_refused(tmp_path: Path) -
             assert answer == "held"
             message = await refused(snms, -2, "POST", "/identityv2/data",
                                     serial("TEST/u1", "S-HELD"))
-            assert "another worker process" in message and "S-HELD" in message, message
+            assert "another process" in message and "S-HELD" in message, message
             await ok(snms, "POST", "/identityv2/data", serial("TEST/u2", "S-FREE"))
         await ok(snms, "POST", "/identityv2/data", serial("TEST/u1", "S-HELD"))
         # The claims of finished registrations are gone: another process may claim them.

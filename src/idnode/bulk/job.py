@@ -65,11 +65,14 @@ class ImportJob:
     def run(self, rows: Iterable[Row]) -> Counts:
         """Import ``rows`` (with a worker process when they are :class:`Rows` of a large
         input and its batches need nothing of each other; see :meth:`_split`)."""
-        with few_collections():
-            if isinstance(rows, Rows) and self._split(rows.remaining):
-                self._run_split(rows)
-            else:
-                self._run_here(rows)
+        try:
+            with few_collections():
+                if isinstance(rows, Rows) and self._split(rows.remaining):
+                    self._run_split(rows)
+                else:
+                    self._run_here(rows)
+        finally:
+            self.lane.registry.close()
         return self.counts
 
     def _run_here(self, rows: Iterable[Row]) -> None:

@@ -66,6 +66,9 @@ class JobOptions:
     overwrite: bool = False
     #: ``(index, handle)`` of the administrator; None: the prefix handle's HS_ADMIN
     admin: tuple[int, str] | None = None
+    #: the node home's unique-value claims file (:mod:`idnode.templates.claims`), shared
+    #: with its serving workers; None: claims stay within the import
+    claims: str | None = None
 
 
 @dataclass(slots=True)
@@ -126,7 +129,8 @@ class Lane:
         self._prefixes: dict[str, tuple[str, str]] = {}
         self._node: dict[str, tuple[HandleValue, ...]] = {}
         #: raises ImportRefused before any row when a unique item's type is not indexed
-        self.registry = Registry(store, template, keep_all=options.dry_run)
+        self.registry = Registry(store, template, keep_all=options.dry_run,
+                                 claims=None if options.dry_run else options.claims)
 
     # -- reading ------------------------------------------------------------------------
     def read(self, rows: Iterable[Row]) -> Batch:

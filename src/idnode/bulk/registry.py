@@ -18,6 +18,10 @@ callables is :func:`~idnode.templates.avalidate` answered at once. The answers c
 A good row claims its unique values (and, for references, its handle) in file order: a
 later row giving the same value under another handle is a bad row naming the first one
 ("row N of this import"), even if the first then turns out a conflict when it is written.
+Given the node home's claims file, unique values are also claimed against the node's
+serving workers (:mod:`idnode.templates.claims`) from their check until their batch has
+committed: a value the SNMS API is registering at that moment makes the row bad, and the
+API refuses a value an import batch holds.
 
 Templates with neither unique nor reference items use none of this.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from idnode.bulk.errors import ImportRefused
 from idnode.errors import InvalidHandle, InvalidValue
@@ -43,6 +48,7 @@ from idnode.templates import (
     unique_too_long,
     validate,
 )
+from idnode.templates.claims import ELSEWHERE, SharedClaims, claim_key
 from idnode.templates.compiled import compiled
 
 __all__ = ["Registry", "Unchecked", "check_indexed"]
@@ -70,10 +76,11 @@ def check_indexed(template: Template, index_types: frozenset[str]) -> None:
 @dataclass(slots=True)
 class _Rows:
     """The good rows of one batch: their handle keys, and their unique values by
-    ``(PREFIX, TYPE, value)``."""
+    ``(PREFIX, TYPE, value)``; and the shared claims its checks took."""
 
     handles: set[str] = field(default_factory=set)
     unique: dict[tuple[str, str, str], _Claim] = field(default_factory=dict)
+    claimed: list[str] = field(default_factory=list)
 
 
 class Registry:
@@ -82,7 +89,8 @@ class Registry:
     :ivar active: whether the template has unique or reference items (else: do not use).
     """
 
-    def __init__(self, store: Store, template: Template, *, keep_all: bool = False) -> None:
+    def __init__(self, store: Store, template: Template, *, keep_all: bool = False,
+                 claims: str | None = None) -> None:
         check_indexed(template, frozenset(store.index_types))
         self.store, self.template = store, template
         self.template_id = template_id(template)
@@ -93,6 +101,7 @@ class Registry:
         self.active = bool(self._unique_items) or self._references
         self._keep_all = keep_all
         self._reading, self._writing = _Rows(), _Rows()
+        self._shared = SharedClaims(Path(claims)) if claims and self._unique_items else None
         #: handle key → (exists, TEMPLATE_ID) as the store answered this batch
         self._answers: dict[str, tuple[bool, str | None]] = {}
 
@@ -127,7 +136,22 @@ class Registry:
         (the job settles it before reading on), so the store now answers for it."""
         self._answers.clear()
         if not self._keep_all:
+            self._release(self._writing)
             self._reading, self._writing = _Rows(), self._reading
+
+    def close(self) -> None:
+        """Give back every shared claim (the import has ended, committed or not)."""
+        if self._shared is not None:
+            self._release(self._reading)
+            self._release(self._writing)
+            self._shared.close()
+            self._shared = None
+
+    def _release(self, rows: _Rows) -> None:
+        if self._shared is not None:
+            for key in rows.claimed:
+                self._shared.release(key)
+        rows.claimed.clear()
 
     # -- the callables -----------------------------------------------------------------
     def _pending(self, key: str) -> bool:
@@ -168,6 +192,11 @@ class Registry:
             claim = rows.unique.get(key)
             if claim is not None and claim[0] != handle.key:
                 return f"{claim[1]} (row {claim[2]} of this import)"
+        if self._shared is not None:
+            shared = claim_key(self._template_key, *key)
+            if not self._shared.claim(shared):
+                return ELSEWHERE
+            self._reading.claimed.append(shared)
         return self._holder(handle, item, type_, text, data)
 
     def _holder(self, handle: Handle, item: TemplateItem, type_: str, text: str,

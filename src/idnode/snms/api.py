@@ -39,7 +39,6 @@ from idnode.node.throttle import FailureThrottle
 from idnode.protocol.constants import ResponseCode
 from idnode.snms.batch import SAME, BatchCreator, Item, as_failure, handle_of, item_result
 from idnode.snms.chainwrites import ChainWriter
-from idnode.snms.claims import SharedClaims
 from idnode.snms.envelope import (
     FAILED,
     FORBIDDEN,
@@ -90,6 +89,7 @@ from idnode.templates import (
     template_to_json,
     withdraw,
 )
+from idnode.templates.claims import SharedClaims
 
 __all__ = ["MAX_BATCH", "SNMS_PATHS", "SnmsApi"]
 

@@ -18,22 +18,20 @@ registered is therefore *claimed* from its check until the registering task ends
 request, or the batchCreate call, after its commit), so of two registrations of the same
 value at the same time — two items of one batchCreate included — the later check is refused,
 naming the first identifier. Claims are shared by the worker processes of one node home
-(``--workers`` > 1) through record locks on ``run/unique-claims`` (:mod:`.claims`); there
-the refusal cannot name the other identifier. Two nodes on different machines sharing one
-PostgreSQL database do not share claims, and could both accept a value if their checks
-overlap within the time of a commit.
+(``--workers`` > 1) and ``idnode import`` through record locks on ``run/unique-claims``
+(:mod:`idnode.templates.claims`); there the refusal cannot name the other identifier. Two
+nodes on different machines sharing one PostgreSQL database do not share claims, and could
+both accept a value if their checks overlap within the time of a commit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from functools import partial
 
 from idnode.errors import InvalidValue
 from idnode.identifiers.handle import Handle, ascii_upper, handle_key
 from idnode.node.records import Records
-from idnode.snms.claims import SharedClaims
 from idnode.snms.envelope import FAILED, SnmsFailure
 from idnode.storage.index import MAX_ENTRY_BYTES, MAX_INDEXED_BYTES
 from idnode.templates import (
@@ -43,6 +41,7 @@ from idnode.templates import (
     unique_not_indexed,
     unique_too_long,
 )
+from idnode.templates.claims import ELSEWHERE, SharedClaims, claim_key
 from idnode.templates.validate import Taken
 
 __all__ = ["UniqueValues", "check_indexed"]
@@ -52,12 +51,6 @@ _PAGE = 100
 _MAX_CANDIDATES = 10_000
 
 _Key = tuple[str, str, str, str]  # (template key, PREFIX, TYPE, value)
-#: what a refusal names for a value claimed by another worker process
-_ELSEWHERE = "an identifier being registered by another worker process at the same time"
-
-
-def _shared_key(key: _Key) -> str:
-    return json.dumps(key)  # unambiguous whatever the parts hold
 
 
 def check_indexed(template: Template, indexed: frozenset[str]) -> None:
@@ -102,8 +95,8 @@ class UniqueValues:
         task = asyncio.current_task()
         if task is not None:  # claimed before any await: no other check can slip in
             if claim is None and self.shared is not None and \
-                    not self.shared.claim(_shared_key(key)):
-                return _ELSEWHERE
+                    not self.shared.claim(claim_key(*key)):
+                return ELSEWHERE
             self._claims[key] = (handle.key, handle.text, task)
             task.add_done_callback(partial(self._release, key))
         return await self._stored(key, handle, item, data)
@@ -113,7 +106,7 @@ class UniqueValues:
         if claim is not None and claim[2] is task:
             del self._claims[key]
             if self.shared is not None:
-                self.shared.release(_shared_key(key))
+                self.shared.release(claim_key(*key))
 
     async def _stored(self, key: _Key, handle: Handle, item: TemplateItem,
                       data: bytes) -> str | None:

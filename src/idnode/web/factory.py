@@ -22,8 +22,8 @@ from idnode.resolver import Resolver
 from idnode.rights import RightsApi
 from idnode.snms import SnmsApi, TokenIssuer
 from idnode.snms.chainwrites import ChainWriter
-from idnode.snms.claims import SharedClaims
 from idnode.storage.ops import WriteOp, WriteResult
+from idnode.templates.claims import CLAIMS_FILE, SharedClaims
 from idnode.web.app import WebApp, WebSettings
 from idnode.web.authn import Authenticator
 from idnode.web.recursive import RecursiveApi
@@ -83,7 +83,7 @@ def build_web_app(config: NodeConfig, records: Records, authorizer: Authorizer, 
         snms = SnmsApi(records, authorizer, edge.chain, TokenIssuer(session_key(server_key)),
                        authn.throttle, allow_plain_http=web.allow_credentials_over_http,
                        max_handle_bytes=limits.max_handle_bytes,
-                       claims=SharedClaims(config.home / "run" / "unique-claims"))
+                       claims=SharedClaims(config.home / CLAIMS_FILE))
         # Data rights (数据权限) of single identifiers, rewritten through the chain.
         rights = RightsApi(records, authorizer, ChainWriter(edge.chain), authn.identify,
                            max_handle_bytes=limits.max_handle_bytes)

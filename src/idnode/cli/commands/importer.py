@@ -30,6 +30,7 @@ from idnode.node.cache import TOOL_SLOT, Generation
 from idnode.snms.templatestore import TEMPLATE_TYPE
 from idnode.storage import Store, open_store
 from idnode.templates import Template, TemplateState, loads
+from idnode.templates.claims import CLAIMS_FILE
 
 __all__ = ["register"]
 
@@ -143,7 +144,8 @@ def _run(args: argparse.Namespace, store: Store, template: Template, path: Path,
     run_dir = config_run_dir(args.home)
     generation = Generation(run_dir / "generation", TOOL_SLOT) if run_dir else None
     options = JobOptions(batch=args.batch, dry_run=args.dry_run, overwrite=args.overwrite,
-                         admin=admin)
+                         admin=admin, claims=str(run_dir.parent / CLAIMS_FILE) if run_dir
+                         else None)
     started = time.monotonic()
     progress = Progress(source.size, source.offset, quiet=args.quiet)
 

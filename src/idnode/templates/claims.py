@@ -1,14 +1,15 @@
-"""Claims on unique (唯一) values shared by the worker processes of one node home.
+"""Claims on unique (唯一) values, shared by the processes that register into one node home.
 
-:class:`~idnode.snms.unique.UniqueValues` claims a value from its check until the
-registration has committed; within a process a dict does that. Across the processes of
-``idnode serve --workers N`` a claim is also a POSIX record lock on one byte of a file in the
-home's ``run/`` directory, at an offset taken from the value's hash (62 bits: ranges past the
-end of the file need no space, and two values sharing an offset is a one-in-4·10^18 chance).
-Locks are taken without waiting (``LOCK_NB``): a value locked by another process is being
-registered there at this moment, and the registration here is refused as it would be for one
-in this process. The kernel drops a process's locks when it exits, so a killed worker leaves
-no stale claim.
+A value being registered is claimed from its check until the registration has committed:
+by :class:`~idnode.snms.unique.UniqueValues` for the SNMS API (within a process a dict does
+that) and by ``idnode import`` (:mod:`idnode.bulk.registry`) for a batch. Across the
+processes of ``idnode serve --workers N`` and any import into the same home, a claim is a
+POSIX record lock on one byte of ``run/unique-claims`` (:data:`CLAIMS_FILE`), at an offset
+taken from the value's hash (62 bits: ranges past the end of the file need no space, and
+two values sharing an offset is a one-in-4·10^18 chance). Locks are taken without waiting
+(``LOCK_NB``): a value locked by another process is being registered there at this moment,
+and the registration here is refused as it would be for one in this process. The kernel
+drops a process's locks when it exits, so a killed worker leaves no stale claim.
 
 POSIX locks belong to the process, not to a descriptor or a thread, and one unlock releases
 a range however often it was locked; the offsets this process holds are counted so that only
@@ -20,10 +21,22 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 from pathlib import Path
 
-__all__ = ["SharedClaims"]
+__all__ = ["CLAIMS_FILE", "ELSEWHERE", "SharedClaims", "claim_key"]
+
+#: the claims file, relative to a node home
+CLAIMS_FILE = Path("run") / "unique-claims"
+#: what a refusal names as the holder of a value claimed by another process
+ELSEWHERE = "an identifier being registered by another process at the same time"
+
+
+def claim_key(template_key: str, prefix: str, type_: str, value: str) -> str:
+    """The key of a unique value: its template (handle key of TEMPLATE_ID), the registering
+    prefix and the item's type (both ASCII upper case), and the value."""
+    return json.dumps([template_key, prefix, type_, value])  # unambiguous whatever they hold
 
 _OFFSET_BITS = 62
 

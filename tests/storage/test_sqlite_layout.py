@@ -95,6 +95,29 @@ def test_hashes_are_folded_once_enough_are_logged(tmp_path: Path,
         assert folded > 0
 
 
+def test_partial_folds_keep_the_newest_entry_of_a_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("idnode.storage.sqlite.FOLD_AT", 6)
+    monkeypatch.setattr("idnode.storage.sqlite.FOLD_MIN", 2)
+    with open_store(f"sqlite://{tmp_path}/s.db") as store:
+        store.home_prefix("88.7")
+        assert isinstance(store, SQLiteStore)
+        keys = [f"88.7/p{i}" for i in range(4)]
+        for round_ in range(12):  # the same records rewritten: entries of one key on both
+            key = keys[round_ % 4]  # sides of each fold, deletions among them
+            if round_ % 5 == 4:
+                store.delete_handle(h(key))
+            else:
+                store.apply([CreateHandle(h(key), (v(1, f"{round_}"),), overwrite=True)])
+            check_digests(store)
+            for gone in keys:
+                if store.get_record(gone) is None:
+                    assert gone not in dict(store.bucket_hashes(bucket_of(gone)))
+            assert _logged(store) < 6  # each write folds the oldest two
+        folded = store._writer.execute("SELECT count(*) FROM record_hashes").fetchone()[0]
+        assert folded > 0
+
+
 def test_a_deleted_record_logged_after_its_fold_leaves_its_bucket(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("idnode.storage.sqlite.FOLD_AT", 2)

@@ -19,10 +19,10 @@
 - The digests (:mod:`.digest`): ``record_hashes (bucket, key, hash)``, keyed by bucket so a
   bucket's hashes are one range, and ``bucket_digests (bucket, xor, n)``. Record hashes are
   first appended to ``hash_log`` (in write order, a cheap append) and folded into
-  ``record_hashes`` in one sorted pass once :data:`FOLD_AT` of them have gathered: writing
+  ``record_hashes`` in sorted passes once :data:`FOLD_AT` of them have gathered: writing
   each straight into its bucket would touch one page per record (the buckets are spread by
   a hash), where a fold touches each page once for many. Reading a bucket's hashes overlays
-  the log's entries for it, a scan bounded by ``FOLD_AT``.
+  the log's entries for it, a scan bounded by about ``FOLD_AT``.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import Record, Txn
 from idnode.storage.turns import WriterTurns
 
-__all__ = ["FOLD_AT", "SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
+__all__ = ["FOLD_AT", "FOLD_MIN", "SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,12 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS hash_log ("
     " seq INTEGER PRIMARY KEY, bucket INTEGER NOT NULL, key TEXT NOT NULL, hash BLOB)",
 )
-#: Logged record hashes that trigger a fold into ``record_hashes`` (at the end of the write
-#: transaction that reaches it; that write pays for the fold, about 0.2 s).
+#: Logged record hashes that make a write transaction fold the oldest of them into
+#: ``record_hashes``: at least FOLD_MIN, and twice what it logged itself, so the log stays
+#: near FOLD_AT and each write pays for about its own hashes (never for the whole log at
+#: once, which on a store larger than the page cache would be a long stall).
 FOLD_AT = 65_536
+FOLD_MIN = 16_384
 
 _GET = "SELECT handle, vals FROM handles WHERE key = ?"
 _SCAN_FROM = "SELECT handle FROM handles WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"
@@ -109,13 +112,15 @@ _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = ? ORDER BY 
 # Bounded by FOLD_AT rows: the log has no index by bucket (keeping one would cost what the
 # log saves).
 _BUCKET_LOGGED = "SELECT key, hash FROM hash_log WHERE bucket = ? ORDER BY seq"
-# The fold: each key's last logged entry (a NULL hash: the record is gone).
+# A fold of the entries up to a seq: each key's last among them (a NULL hash: the record is
+# gone). A later entry of the same key stays logged, and wins when a bucket is read.
 _FOLD_GONE = ("DELETE FROM record_hashes WHERE (bucket, key) IN (SELECT bucket, key"
-              " FROM hash_log WHERE hash IS NULL"
-              " AND seq IN (SELECT MAX(seq) FROM hash_log GROUP BY key))")
+              " FROM hash_log WHERE seq <= ?1 AND hash IS NULL"
+              " AND seq IN (SELECT MAX(seq) FROM hash_log WHERE seq <= ?1 GROUP BY key))")
 _FOLD_KEPT = ("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
-              " SELECT bucket, key, hash FROM hash_log WHERE hash IS NOT NULL"
-              " AND seq IN (SELECT MAX(seq) FROM hash_log GROUP BY key) ORDER BY bucket, key")
+              " SELECT bucket, key, hash FROM hash_log WHERE seq <= ?1 AND hash IS NOT NULL"
+              " AND seq IN (SELECT MAX(seq) FROM hash_log WHERE seq <= ?1 GROUP BY key)"
+              " ORDER BY bucket, key")
 _LOGGED_SPAN = "SELECT (SELECT MIN(seq) FROM hash_log), (SELECT MAX(seq) FROM hash_log)"
 _INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?, ?, ?)",
           "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
@@ -473,18 +478,17 @@ class SQLiteStore(Store):
             writer.executemany("INSERT INTO hash_log (bucket, key, hash) VALUES (?, ?, NULL)",
                                gone)
         low, high = writer.execute(_LOGGED_SPAN).fetchone()
-        # seq has no gaps: a fold empties the log, and only appends follow
+        # seq has no gaps: a fold removes the oldest entries, and only appends follow
         if high is not None and high - low + 1 >= FOLD_AT:
-            self._fold_hashes()
+            self._fold_hashes(low + max(FOLD_MIN, 2 * (len(rows) + len(gone))) - 1)
 
-    def _fold_hashes(self) -> None:
-        """Move every logged record hash into ``record_hashes``: the last entry per key
-        wins, written in (bucket, key) order, then the log is emptied. All in SQL: the
-        rows never pass through Python."""
+    def _fold_hashes(self, through: int) -> None:
+        """Move the logged record hashes up to seq ``through`` into ``record_hashes``,
+        written in (bucket, key) order. All in SQL: the rows never pass through Python."""
         writer = self._writer
-        writer.execute(_FOLD_GONE)
-        writer.execute(_FOLD_KEPT)
-        writer.execute("DELETE FROM hash_log")  # no WHERE: the pages are freed unvisited
+        writer.execute(_FOLD_GONE, (through,))
+        writer.execute(_FOLD_KEPT, (through,))
+        writer.execute("DELETE FROM hash_log WHERE seq <= ?", (through,))
 
     def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:
         found: dict[int, tuple[bytes, int]] = {}

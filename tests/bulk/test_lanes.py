@@ -28,6 +28,7 @@ from idnode.identifiers.handle import handle_key
 from idnode.storage import SQLiteStore, WriteOp, WriteResult, open_store
 from idnode.storage.creates import Prepared
 from idnode.templates import loads
+from services import drop_postgres_schema, postgres_url
 
 
 def mixed_csv(n: int, start: int = 0, *, quantity: int = 0) -> bytes:
@@ -119,6 +120,36 @@ def workers(monkeypatch: pytest.MonkeyPatch) -> list[Worker]:
 
     monkeypatch.setattr(job, "Worker", Counted)
     return started
+
+
+@pytest.mark.postgres
+def test_same_results_with_and_without_the_worker_on_postgresql(
+        tmp_path: Path, template_file: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], workers: list[Worker]) -> None:
+    """The worker opens the store with the node's full URL (the store's own masks any
+    password); batches commit in file order there too."""
+    results = []
+    urls = [postgres_url(), postgres_url()]
+    try:
+        for split, url in zip((False, True), urls, strict=True):
+            monkeypatch.setattr(limits, "SPLIT_BYTES", 0 if split else 1 << 60)
+            home = make_home(tmp_path / f"node-{split}", url)
+            capsys.readouterr()
+            first = tmp_path / f"first-{split}.csv"
+            first.write_bytes(mixed_csv(60, quantity=1))
+            data = tmp_path / f"rows-{split}.csv"
+            data.write_bytes(mixed_csv(200))
+            results.append((imported(home, first, template_file, capsys, "--batch", "7"),
+                            imported(home, data, template_file, capsys, "--batch", "7"),
+                            stored(home, 200)))
+            assert len(workers) == (2 if split else 0)
+            for process in workers:
+                assert process.process.returncode == 0
+    finally:
+        for url in urls:
+            drop_postgres_schema(url)
+    assert results[0] == results[1]
+    assert results[0][1][1]["created"] and results[0][1][1]["conflicts"]
 
 
 @pytest.mark.parametrize(("suffix", "extra"), [("csv", ()), ("csv", ("--overwrite",)),

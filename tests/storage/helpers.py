@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import PERM_DEFAULT, HandleValue, Reference
@@ -67,3 +68,15 @@ def to_value_rows(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT OR REPLACE INTO record_hashes VALUES (?, ?, ?)",
                          (bucket, key, digest))
     conn.execute("DROP TABLE hash_log")
+
+
+def pg_to_value_rows(conn: Any, schema: str) -> None:
+    """:func:`to_value_rows` for a PostgreSQL schema (``conn``: a psycopg connection in
+    autocommit mode)."""
+    conn.execute(f"CREATE TABLE {schema}.handle_values (key text COLLATE \"C\" NOT NULL,"
+                 " idx bigint NOT NULL, wire bytea NOT NULL, PRIMARY KEY (key, idx))")
+    for key, vals in conn.execute(f"SELECT key, vals FROM {schema}.handles").fetchall():
+        for value in decode_value_list(key, bytes(vals)):
+            conn.execute(f"INSERT INTO {schema}.handle_values VALUES (%s, %s, %s)",
+                         (key, value.index, value.to_wire()))
+    conn.execute(f"ALTER TABLE {schema}.handles DROP COLUMN vals")

@@ -10,7 +10,7 @@ from idnode.errors import ConfigError, StorageError
 from idnode.storage import open_store
 from services import drop_postgres_schema, postgres_url
 
-from .helpers import h, v
+from .helpers import check_digests, h, pg_to_value_rows, v
 
 pytestmark = pytest.mark.postgres
 
@@ -159,6 +159,7 @@ def _make_version_1(url: str) -> None:
 
     conninfo, schema = split_url(url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
+        pg_to_value_rows(conn, schema)
         for table in ("value_index", "value_index_rev", "handle_counts", "record_hashes",
                       "bucket_digests"):
             conn.execute(f"DROP TABLE {schema}.{table}")
@@ -238,3 +239,40 @@ def test_searches_use_the_indexes(pg_url: str) -> None:
                 plan = " ".join(r[0] for r in conn.execute("EXPLAIN " + statement, params))
                 assert "Index" in plan and "Seq Scan" not in plan, plan
             conn.execute("RESET enable_seqscan")
+
+
+def test_a_version_3_store_gets_one_row_per_record(pg_url: str,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    import psycopg
+
+    from idnode.storage import AddValues, CreateHandle
+    from idnode.storage.postgres import split_url
+
+    with open_store(pg_url) as store:
+        store.home_prefix("88.1")
+        store.apply([CreateHandle(h(f"88.1/{i:02d}"), (v(1, f"http://p.org/{i}"), v(2, "b")))
+                     for i in range(12)])
+        store.create_handle(h("88.1/empty"), [])
+        store.apply([AddValues(h("88.1/03"), (v(7, "more"),))])
+        store.delete_handle(h("88.1/05"))
+        before = (store.dump(limit=100), store.txns_after(0, 100), store.bucket_digests(),
+                  store.search([("URL", "http://p.org/1*")], limit=100))
+    conninfo, schema = split_url(pg_url)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        pg_to_value_rows(conn, schema)
+        conn.execute(f"UPDATE {schema}.meta SET v = '3' WHERE k = 'schema_version'")
+    with caplog.at_level(logging.INFO, logger="idnode.storage"), open_store(pg_url) as store:
+        assert (store.dump(limit=100), store.txns_after(0, 100), store.bucket_digests(),
+                store.search([("URL", "http://p.org/1*")], limit=100)) == before
+        check_digests(store)
+        store.create_handle(h("88.1/new"), [v(1)])
+    assert "moving each record's values into its handle row" in caplog.text
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        tables = {row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))}
+        assert "handle_values" not in tables
+        version = conn.execute(f"SELECT v FROM {schema}.meta WHERE k = 'schema_version'"
+                               ).fetchone()
+        assert version == ("4",)

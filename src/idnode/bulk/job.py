@@ -90,7 +90,7 @@ class ImportJob:
         a batch's checks then depend on the rows of the batch before, which the other
         process holds."""
         return remaining >= limits.SPLIT_BYTES and not self.options.dry_run and \
-            not self.lane.registry.active and can_serve(self.store)
+            not self.lane.registry.active and can_serve(self.store, self.options)
 
     def _run_split(self, rows: Rows) -> None:
         """Batches alternate between this process's lane (the first, third, …) and the

@@ -69,6 +69,8 @@ class JobOptions:
     #: the node home's unique-value claims file (:mod:`idnode.templates.claims`), shared
     #: with its serving workers; None: claims stay within the import
     claims: str | None = None
+    #: the store's URL with its password (a worker process opens the store with it)
+    url: str | None = None
 
 
 @dataclass(slots=True)

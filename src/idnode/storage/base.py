@@ -457,11 +457,11 @@ class Store(Replicated, RunCreates):
             raise HandleExists(handle=op.handle.text)
         kept = {value.index for value in values}
         removed = [] if old is None else [i for i in old.indexes() if i not in kept]
-        self._put(key, op.handle.text, values, removed)
+        record = Record(op.handle.text, key, values)
+        self._put(key, op.handle.text, values, removed, record)
         self._reindex(key, () if old is None else old.values, values, removed)
         if old is None:
             self._tally(key, 1)
-        record = Record(op.handle.text, key, values)
         self._rehash(key, old, record)
         return self._logged(OP_CREATE, record)
 
@@ -486,9 +486,9 @@ class Store(Replicated, RunCreates):
                               reason=f"index {_index_list(taken)} already in use")
         merged.update((value.index, value) for value in values)
         self._check_count(len(merged))
-        self._put(old.key, None, values, ())
-        self._reindex(old.key, old.values, values, ())
         record = Record(old.handle, old.key, by_index(merged.values()))
+        self._put(old.key, None, values, (), record)
+        self._reindex(old.key, old.values, values, ())
         self._rehash(old.key, old, record)
         return self._logged(OP_ADD, record)
 
@@ -502,9 +502,9 @@ class Store(Replicated, RunCreates):
             raise ValuesNotFound(handle=old.handle,
                                  reason=f"no value at index {_index_list(missing)}")
         merged.update((value.index, value) for value in values)
-        self._put(old.key, None, values, ())
-        self._reindex(old.key, old.values, values, ())
         record = Record(old.handle, old.key, by_index(merged.values()))
+        self._put(old.key, None, values, (), record)
+        self._reindex(old.key, old.values, values, ())
         self._rehash(old.key, old, record)
         return self._logged(OP_MODIFY, record)
 
@@ -519,10 +519,10 @@ class Store(Replicated, RunCreates):
         if missing:
             raise ValuesNotFound(handle=old.handle,
                                  reason=f"no value at index {_index_list(missing)}")
-        self._put(old.key, None, (), sorted(wanted))
-        self._reindex(old.key, old.values, (), wanted)
         record = Record(old.handle, old.key,
                         tuple(value for value in old.values if value.index not in wanted))
+        self._put(old.key, None, (), sorted(wanted), record)
+        self._reindex(old.key, old.values, (), wanted)
         self._rehash(old.key, old, record)
         return self._logged(OP_REMOVE, record)
 

@@ -13,9 +13,10 @@ Write contract (called with the store's write lock held, inside ``_transaction()
   rolls back to the savepoint on an exception (which it re-raises).
 - ``_load(key)``: the record as the current transaction sees it; ``_load_range(after,
   through)``: the records with ``after < key <= through`` (``None``: no upper bound).
-- ``_put(key, handle, values, removed)``: make sure the handle row exists (``handle`` is
-  ``None`` when it exists and keeps its text), upsert ``values`` by index and delete the
-  values at ``removed``.
+- ``_put(key, handle, values, removed, record)``: make sure the handle row exists
+  (``handle`` is ``None`` when it exists and keeps its text), upsert ``values`` by index and
+  delete the values at ``removed``; ``record`` is the whole record that results, for
+  backends that store a record as one row (they write it without reading the old one).
 - ``_drop(key)``: delete the handle and its values; return the record (``None`` when there
   was no handle).
 - ``_index(key, entries)`` / ``_unindex(key, entries)``: add or remove reverse-index entries
@@ -242,8 +243,9 @@ class Backend(ABC):
 
     @abstractmethod
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int]) -> None:
-        """Ensure the handle row, upsert ``values`` by index, delete ``removed`` indexes."""
+             removed: Sequence[int], record: Record) -> None:
+        """Ensure the handle row, upsert ``values`` by index, delete ``removed`` indexes;
+        ``record``: the result, whole."""
 
     @abstractmethod
     def _drop(self, key: str) -> Record | None:
@@ -313,7 +315,7 @@ class Backend(ABC):
                                                     list[bytes], bytes]]) -> None:
         """Write new records ``(key, handle, values, wires, encoded)``; none exists yet."""
         for key, handle, values, _, _ in rows:
-            self._put(key, handle, values, ())
+            self._put(key, handle, values, (), Record(handle, key, values))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         """:meth:`_index` for each ``(key, entries)``."""

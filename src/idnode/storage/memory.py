@@ -126,15 +126,8 @@ class MemoryStore(Store):
         return [found[key] for key in sorted(found)]
 
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int]) -> None:
-        old = self._load(key)
-        merged = {} if old is None else {value.index: value for value in old.values}
-        for index in removed:
-            merged.pop(index, None)
-        merged.update((value.index, value) for value in values)
-        text = handle if handle is not None else (old.handle if old else key)
-        ordered = tuple(merged[index] for index in sorted(merged))
-        self._current().records[key] = Record(text, key, ordered)
+             removed: Sequence[int], record: Record) -> None:
+        self._current().records[key] = record
 
     def _drop(self, key: str) -> Record | None:
         old = self._load(key)

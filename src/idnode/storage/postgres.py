@@ -25,10 +25,11 @@ which no rollback undoes: at worst a later local id skips some numbers.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -46,17 +47,16 @@ from idnode.storage.contract import (
     SCHEMA_VERSION,
     Upgrade,
     check_schema_version,
-    decode_value,
     decode_value_list,
     prunable_prefix,
-    record_from_rows,
-    records_from_rows,
     upgrade_meta,
 )
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import Record, Txn
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "redact_url", "split_url"]
+
+log = logging.getLogger(__name__)
 
 # The layout of SCHEMA_VERSION, kept in ``meta``; a newer one is refused, an older upgraded.
 
@@ -65,11 +65,9 @@ _LOCK_CLASS = 0x69646E6F
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 _DDL = (
+    # Version 4: a record is one row, its values encoded as the log entry encodes them.
     'CREATE TABLE IF NOT EXISTS handles ('
-    ' key text COLLATE "C" PRIMARY KEY, handle text NOT NULL)',
-    'CREATE TABLE IF NOT EXISTS handle_values ('
-    ' key text COLLATE "C" NOT NULL, idx bigint NOT NULL, wire bytea NOT NULL,'
-    ' PRIMARY KEY (key, idx))',
+    ' key text COLLATE "C" PRIMARY KEY, handle text NOT NULL, vals bytea NOT NULL)',
     'CREATE TABLE IF NOT EXISTS txlog ('
     ' id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ts double precision NOT NULL,'
     ' op text NOT NULL, key text NOT NULL, handle text NOT NULL, vals bytea NOT NULL)',
@@ -92,25 +90,28 @@ _DDL = (
     ' bucket integer PRIMARY KEY, xor bytea NOT NULL, n bigint NOT NULL)',
 )
 
-_GET = ("SELECT h.handle, v.wire FROM handles AS h"
-        " LEFT JOIN handle_values AS v ON v.key = h.key WHERE h.key = %s ORDER BY v.idx")
+_GET = "SELECT handle, vals FROM handles WHERE key = %s"
 _SCAN_FROM = "SELECT handle FROM handles WHERE key >= %s AND key < %s ORDER BY key LIMIT %s"
 _SCAN_AFTER = "SELECT handle FROM handles WHERE key > %s AND key < %s ORDER BY key LIMIT %s"
-_DUMP = ("SELECT h.key, h.handle, v.wire FROM"
-         " (SELECT key, handle FROM handles WHERE key > %s ORDER BY key LIMIT %s) AS h"
-         " LEFT JOIN handle_values AS v ON v.key = h.key ORDER BY h.key, v.idx")
+_DUMP = "SELECT key, handle, vals FROM handles WHERE key > %s ORDER BY key LIMIT %s"
 _TXNS = "SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > %s ORDER BY id LIMIT %s"
-_RANGE_TO = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
-             " LEFT JOIN handle_values AS v ON v.key = h.key"
-             " WHERE h.key > %s{through} ORDER BY h.key, v.idx")
+_RANGE_TO = "SELECT key, handle, vals FROM handles WHERE key > %s{through} ORDER BY key"
 # In id order from the oldest, stopping at the first young entry (see sqlite.py).
 _PRUNABLE = "SELECT id, ts FROM txlog WHERE id > %s AND id < %s ORDER BY id LIMIT %s"
 _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = %s ORDER BY key"
-# Both deletes run whatever the SELECT reads: one round trip in pipeline mode. The handle
-# text is never NULL, so NULL means there was no handle.
-_DROP = ("WITH v AS (DELETE FROM handle_values WHERE key = %s RETURNING idx, wire),"
-         " h AS (DELETE FROM handles WHERE key = %s RETURNING handle)"
-         " SELECT (SELECT handle FROM h), ARRAY(SELECT wire FROM v ORDER BY idx)")
+_DROP = "DELETE FROM handles WHERE key = %s RETURNING handle, vals"
+_PUT = ("INSERT INTO handles (key, handle, vals) VALUES (%s, %s, %s)"
+        " ON CONFLICT (key) DO UPDATE SET handle = excluded.handle, vals = excluded.vals")
+# Schema 3 and older → 4, in the opening transaction: each record's value rows become its
+# vals (a count, then the wires by index), in one statement.
+_MERGE_VALUES = (
+    "ALTER TABLE handles ADD COLUMN vals bytea",
+    "UPDATE handles AS h SET vals = (SELECT int4send(count(*)::int4)"
+    " || coalesce(string_agg(v.wire, ''::bytea ORDER BY v.idx), ''::bytea)"
+    " FROM handle_values AS v WHERE v.key = h.key)",
+    "ALTER TABLE handles ALTER COLUMN vals SET NOT NULL",
+    "DROP TABLE handle_values",
+)
 # Moves the identity's sequence up to %s (never down); setval is not transactional.
 _RESERVE = ("SELECT setval(s, %s) FROM"
             " (SELECT pg_get_serial_sequence('txlog', 'id')::regclass AS s) AS q"
@@ -121,10 +122,8 @@ _INDEX = ("INSERT INTO value_index (type, data, key, idx) VALUES (%s, %s, %s, %s
           " ON CONFLICT DO NOTHING")
 # Many rows in one statement: arrays unnested server-side (one Bind, one round trip, and no
 # per-row statement overhead; COPY would be faster still but is not allowed in pipeline mode).
-_HANDLES_MANY = ("INSERT INTO handles (key, handle)"
-                 " SELECT * FROM unnest(%s::text[], %s::text[])")
-_VALUES_MANY = ("INSERT INTO handle_values (key, idx, wire)"
-                " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bytea[])")
+_HANDLES_MANY = ("INSERT INTO handles (key, handle, vals)"
+                 " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[])")
 # WITH ORDINALITY … ORDER BY: log ids are assigned in the order given.
 _TXNS_MANY = ("INSERT INTO txlog (ts, op, key, handle, vals)"
               " SELECT ts, op, key, handle, vals FROM unnest(%s::float8[], %s::text[],"
@@ -158,9 +157,7 @@ _RANGE = ("SELECT m.key, h.handle FROM (SELECT DISTINCT key FROM {table}"
           " JOIN handles AS h ON h.key = m.key ORDER BY m.key")
 _KEYS = ("SELECT key FROM {table} WHERE type = %s AND {column} >= %s{high}"
          " AND {column} LIKE %s ESCAPE '\\' AND key >= %s{stop} LIMIT %s")
-_MANY = ("SELECT h.key, h.handle, v.wire FROM handles AS h"
-         " LEFT JOIN handle_values AS v ON v.key = h.key WHERE h.key = ANY(%s)"
-         " ORDER BY h.key, v.idx")
+_MANY = "SELECT key, handle, vals FROM handles WHERE key = ANY(%s)"
 
 
 def redact_url(url: str) -> str:
@@ -261,6 +258,8 @@ class PostgresStore(Store):
                 version = self._check_version(conn)
                 job = None if version is None else conn.execute(
                     "SELECT v FROM meta WHERE k = %s", (META_JOB,)).fetchone()
+                if version is not None and version < 4:
+                    _merge_values(conn, self.url)
                 for statement in _DDL:  # IF NOT EXISTS: also adds the tables of newer versions
                     conn.execute(statement)
                 _upgrade(conn, upgrade_meta(version, self.index_types, self.url,
@@ -317,30 +316,16 @@ class PostgresStore(Store):
         return self._conn
 
     def _load(self, key: str) -> Record | None:
-        return record_from_rows(key, self._writer().execute(_GET, (key,)).fetchall())
+        return _record(key, self._writer().execute(_GET, (key,)).fetchone())
 
     def _load_range(self, after: str, through: str | None) -> list[Record]:
-        statement = _RANGE_TO.format(through="" if through is None else " AND h.key <= %s")
-        rows = self._writer().execute(statement, (after, *_opt(through))).fetchall()
-        return records_from_rows(rows)
+        statement = _RANGE_TO.format(through="" if through is None else " AND key <= %s")
+        return _records(self._writer().execute(statement, (after, *_opt(through))).fetchall())
 
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int]) -> None:
-        conn = self._writer()
-        if handle is not None:
-            conn.execute("INSERT INTO handles (key, handle) VALUES (%s, %s)"
-                         " ON CONFLICT (key) DO UPDATE SET handle = excluded.handle",
-                         (key, handle))
-        if removed:
-            conn.execute("DELETE FROM handle_values WHERE key = %s AND idx = ANY(%s)",
-                         (key, list(removed)))
-        if values:
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO handle_values (key, idx, wire) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (key, idx) DO UPDATE SET wire = excluded.wire",
-                    [(key, value.index, wire) for value, wire
-                     in zip(values, self._wires(values), strict=True)])
+             removed: Sequence[int], record: Record) -> None:
+        # One row holds the whole record: written from ``record`` without reading the old.
+        self._writer().execute(_PUT, (key, record.handle, self._encode(record.values)))
 
     # -- runs of new records (.creates): one pipelined statement per table --------------
     def _existing_keys(self, keys: Sequence[str]) -> set[str]:
@@ -352,16 +337,9 @@ class PostgresStore(Store):
 
     def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
                                                     list[bytes], bytes]]) -> None:
-        conn = self._writer()
-        conn.execute(_HANDLES_MANY, ([key for key, _, _, _, _ in rows],
-                                     [handle for _, handle, _, _, _ in rows]))
-        keys, indexes, wires = [], [], []
-        for key, _, values, value_wires, _ in rows:
-            for value, wire in zip(values, value_wires, strict=True):
-                keys.append(key)
-                indexes.append(value.index)
-                wires.append(wire)
-        conn.execute(_VALUES_MANY, (keys, indexes, wires))
+        self._writer().execute(_HANDLES_MANY, ([key for key, _, _, _, _ in rows],
+                                               [handle for _, handle, _, _, _ in rows],
+                                               [encoded for _, _, _, _, encoded in rows]))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         entries = [(t, data, key, idx) for key, entries in rows for t, data, idx in entries]
@@ -381,10 +359,7 @@ class PostgresStore(Store):
 
     def _drop(self, key: str) -> Record | None:
         # RETURNING, not rowcount: in pipeline mode only fetching waits for the result.
-        row = self._writer().execute(_DROP, (key, key)).fetchone()
-        if row is None or row[0] is None:
-            return None
-        return Record(row[0], key, tuple(decode_value(key, wire) for wire in row[1]))
+        return _record(key, self._writer().execute(_DROP, (key,)).fetchone())
 
     def _index(self, key: str, entries: Sequence[IndexEntry]) -> None:
         self._write_entries(_INDEX, key, entries)
@@ -418,7 +393,7 @@ class PostgresStore(Store):
         self._writer().execute("TRUNCATE value_index, value_index_rev")
 
     def _load_batch(self, after: str, limit: int) -> list[Record]:
-        return records_from_rows(self._writer().execute(_DUMP, (after, limit)).fetchall())
+        return _records(self._writer().execute(_DUMP, (after, limit)).fetchall())
 
     def _write_hashes(self, rows: Sequence[tuple[int, str, bytes]],
                       gone: Sequence[tuple[int, str]]) -> None:
@@ -498,7 +473,8 @@ class PostgresStore(Store):
             return conn.execute(statement, params).fetchall()
 
     def _get(self, key: str) -> Record | None:
-        return record_from_rows(key, self._fetch(_GET, (key,)))
+        rows = self._fetch(_GET, (key,))
+        return _record(key, rows[0] if rows else None)
 
     def _exists(self, key: str) -> bool:
         return bool(self._fetch("SELECT 1 FROM handles WHERE key = %s", (key,)))
@@ -508,7 +484,7 @@ class PostgresStore(Store):
         return [row[0] for row in rows]
 
     def _scan_records(self, after: str, limit: int) -> list[Record]:
-        return records_from_rows(self._fetch(_DUMP, (after, limit)))
+        return _records(self._fetch(_DUMP, (after, limit)))
 
     def _is_homed(self, prefix: str) -> bool:
         return bool(self._fetch("SELECT 1 FROM homed WHERE prefix = %s", (prefix,)))
@@ -599,7 +575,7 @@ class PostgresStore(Store):
         if not keys:
             return {}
         rows = self._fetch(_MANY, (list(keys),))
-        return {record.key: record for record in records_from_rows(rows)}
+        return {record.key: record for record in _records(rows)}
 
     def _close(self) -> None:
         self._pool.close()
@@ -615,6 +591,26 @@ def _upgrade(conn: psycopg.Connection[Any], upgrade: Upgrade) -> None:
         else:
             conn.execute("INSERT INTO meta (k, v) VALUES (%s, %s)"
                          " ON CONFLICT (k) DO UPDATE SET v = excluded.v", (name, value))
+
+
+def _merge_values(conn: psycopg.Connection[Any], where: str) -> None:
+    """Schema 3 and older → 4 (see ``_MERGE_VALUES``), unless done already."""
+    row = conn.execute("SELECT to_regclass('handle_values')").fetchone()
+    if row is None or row[0] is None:
+        return
+    log.info("%s: moving each record's values into its handle row (schema 4)", where)
+    for statement in _MERGE_VALUES:
+        conn.execute(statement)
+
+
+def _record(key: str, row: Sequence[Any] | None) -> Record | None:
+    """A record from its ``(handle, vals)`` row."""
+    return None if row is None else Record(row[0], key, decode_value_list(key, bytes(row[1])))
+
+
+def _records(rows: Iterable[Sequence[Any]]) -> list[Record]:
+    """Records from ``(key, handle, vals)`` rows."""
+    return [Record(row[1], row[0], decode_value_list(row[0], bytes(row[2]))) for row in rows]
 
 
 def _txn(row: Sequence[Any]) -> Txn:

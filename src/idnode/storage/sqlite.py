@@ -51,7 +51,6 @@ from idnode.storage.contract import (
     prunable_prefix,
     upgrade_meta,
 )
-from idnode.storage.core import by_index
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import Record, Txn
 from idnode.storage.turns import WriterTurns
@@ -381,23 +380,12 @@ class SQLiteStore(Store):
         return _records(self._writer.execute(statement, (after, *_opt(through))))
 
     def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int]) -> None:
-        writer = self._writer
-        row = writer.execute(_GET, (key,)).fetchone()
-        if row is None:
-            if handle is None:
-                raise StorageError(reason=f"no record {key!r} to change in {self.path}")
-            # a new record: its values come sorted (_checked), as the hash and log see them
-            writer.execute("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)",
-                           (key, handle, self._encode(values)))
-            return
-        gone = set(removed)
-        merged = {value.index: value for value in decode_value_list(key, row[1])
-                  if value.index not in gone}
-        merged.update((value.index, value) for value in values)
-        writer.execute("UPDATE handles SET handle = ?, vals = ? WHERE key = ?",
-                       (row[0] if handle is None else handle,
-                        self._encode(by_index(merged.values())), key))
+             removed: Sequence[int], record: Record) -> None:
+        # One row holds the whole record: written from ``record`` without reading the old.
+        self._writer.execute("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)"
+                             " ON CONFLICT (key) DO UPDATE SET handle = excluded.handle,"
+                             " vals = excluded.vals",
+                             (key, record.handle, self._encode(record.values)))
 
     # -- runs of new records (.creates): one multi-row statement per table ---------------
     def _existing_keys(self, keys: Sequence[str]) -> set[str]:

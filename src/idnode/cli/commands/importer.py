@@ -114,7 +114,7 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         template = _template(args, store)
         check_indexed(template, frozenset(store.index_types))  # before any file is touched
-        return _run(args, store, template, path, fmt, identity, admin)
+        return _run(args, store, template, path, fmt, identity, admin, config.storage_url)
     finally:
         store.close()
 
@@ -134,7 +134,8 @@ def _start(args: argparse.Namespace, path: Path, fmt: str, identity: InputIdenti
 
 
 def _run(args: argparse.Namespace, store: Store, template: Template, path: Path, fmt: str,
-         identity: InputIdentity, admin: tuple[int, str] | None) -> int:
+         identity: InputIdentity, admin: tuple[int, str] | None, url: str) -> int:
+    """``url``: the store's, with any password (a worker process opens it too)."""
     state = _start(args, path, fmt, identity, template)
     counts = Counts(**state.counts)
     if state.complete:
@@ -145,7 +146,7 @@ def _run(args: argparse.Namespace, store: Store, template: Template, path: Path,
     generation = Generation(run_dir / "generation", TOOL_SLOT) if run_dir else None
     options = JobOptions(batch=args.batch, dry_run=args.dry_run, overwrite=args.overwrite,
                          admin=admin, claims=str(run_dir.parent / CLAIMS_FILE) if run_dir
-                         else None)
+                         else None, url=url)
     started = time.monotonic()
     progress = Progress(source.size, source.offset, quiet=args.quiet)
 

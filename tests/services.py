@@ -71,6 +71,8 @@ def drop_postgres_schema(url: str) -> None:
     if not schema:
         return
     rest = [(k, v) for k, v in query if k != "schema"]
+    # A generous timeout: this runs at teardown, right after tests that kill or stop
+    # processes holding connections, when a loaded 2-core machine can be slow to accept.
     with psycopg.connect(urlunsplit(parts._replace(query=urlencode(rest))),
-                         autocommit=True, connect_timeout=3) as conn:
+                         autocommit=True, connect_timeout=20) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

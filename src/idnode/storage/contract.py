@@ -49,7 +49,6 @@ list their driver's exception classes in ``driver_errors``; the store turns thos
 
 from __future__ import annotations
 
-import itertools
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -74,11 +73,8 @@ __all__ = [
     "Backend",
     "Upgrade",
     "check_schema_version",
-    "decode_value",
     "decode_value_list",
     "prunable_prefix",
-    "record_from_rows",
-    "records_from_rows",
     "upgrade_meta",
 ]
 
@@ -171,14 +167,6 @@ def upgrade_meta(version: int | None, types: frozenset[str], where: str,
                    INDEX_TABLES + DIGEST_TABLES)
 
 
-def decode_value(key: str, wire: bytes) -> HandleValue:
-    """One stored value; corrupt bytes are a :class:`StorageError`, not a protocol error."""
-    try:
-        return HandleValue.from_wire(bytes(wire))
-    except ProtocolError as exc:
-        raise StorageError(reason=f"corrupt value stored for {key!r}: {exc}") from exc
-
-
 def decode_value_list(key: str, blob: bytes) -> tuple[HandleValue, ...]:
     """A value list stored with :func:`~idnode.identifiers.value.encode_values`."""
     try:
@@ -198,27 +186,6 @@ def prunable_prefix(rows: Sequence[Sequence[Any]], before: float) -> list[int]:
             break
         ids.append(int(row[0]))
     return ids
-
-
-def record_from_rows(key: str, rows: Sequence[Sequence[Any]]) -> Record | None:
-    """A record from the ``(handle, wire)`` rows of a handles-to-values LEFT JOIN.
-
-    No rows means no record; a handle without values gives one row whose wire is NULL.
-    """
-    if not rows:
-        return None
-    values = tuple(decode_value(key, row[1]) for row in rows if row[1] is not None)
-    return Record(rows[0][0], key, values)
-
-
-def records_from_rows(rows: Sequence[Sequence[Any]]) -> list[Record]:
-    """Records from ``(key, handle, wire)`` join rows ordered by key, then index."""
-    records = []
-    for key, group in itertools.groupby(rows, key=lambda row: str(row[0])):
-        chunk = list(group)
-        values = tuple(decode_value(key, row[2]) for row in chunk if row[2] is not None)
-        records.append(Record(chunk[0][1], key, values))
-    return records
 
 
 class Backend(ABC):
@@ -312,9 +279,9 @@ class Backend(ABC):
         return {key for key in keys if self._load(key) is not None}
 
     def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
-                                                    list[bytes], bytes]]) -> None:
-        """Write new records ``(key, handle, values, wires, encoded)``; none exists yet."""
-        for key, handle, values, _, _ in rows:
+                                                    bytes]]) -> None:
+        """Write new records ``(key, handle, values, encoded)``; none exists yet."""
+        for key, handle, values, _ in rows:
             self._put(key, handle, values, (), Record(handle, key, values))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:

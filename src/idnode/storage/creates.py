@@ -32,9 +32,9 @@ from idnode.storage.ops import OP_CREATE, CreateHandle, Record, WriteOp, WriteRe
 
 __all__ = ["NewRecord", "Prepared", "RunCreates", "is_plain_create", "plain_create_runs"]
 
-#: One new record as the backends write it: key, handle text, values in index order, each
-#: value's wire form, and all of them encoded (count + wires) for the log entry.
-NewRecord = tuple[str, str, tuple[HandleValue, ...], list[bytes], bytes]
+#: One new record as the backends write it: key, handle text, values in index order, and
+#: all of them encoded (count + wires) as the record row and the log entry hold them.
+NewRecord = tuple[str, str, tuple[HandleValue, ...], bytes]
 
 
 def is_plain_create(op: WriteOp) -> bool:
@@ -49,7 +49,6 @@ class Prepared:
     key: str
     text: str
     values: tuple[HandleValue, ...]
-    wires: list[bytes]
     encoded: bytes
     digest: bytes
     bucket: int
@@ -84,7 +83,7 @@ class RunCreates(Backfill):
                 wire = memo[id(value)] = value.to_wire()
             wires.append(wire)
         encoded = len(values).to_bytes(4, "big") + b"".join(wires)
-        return Prepared(key, text, values, wires, encoded, hash_record(key, text, encoded),
+        return Prepared(key, text, values, encoded, hash_record(key, text, encoded),
                         bucket_of(key), index_entries(key, values, self.index_types))
 
     def _create_run(self, ops: Sequence[WriteOp],
@@ -111,7 +110,7 @@ class RunCreates(Backfill):
             if key in existing:
                 results[n] = HandleExists(handle=item.text)
                 continue
-            rows.append((key, item.text, item.values, item.wires, item.encoded))
+            rows.append((key, item.text, item.values, item.encoded))
             if item.entries:
                 entries.append((key, item.entries))
             pending.digests.append((key, item.bucket, item.digest,
@@ -124,7 +123,7 @@ class RunCreates(Backfill):
                 self._index_many(entries)
             now = time.time()
             self._append_txns([(now, OP_CREATE, key, text, values, encoded)
-                               for key, text, values, _, encoded in rows])
+                               for key, text, values, encoded in rows])
         return results
 
     # -- the checks every stored value passes -------------------------------------------

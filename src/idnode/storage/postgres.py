@@ -336,10 +336,10 @@ class PostgresStore(Store):
         return {row[0] for row in rows}
 
     def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
-                                                    list[bytes], bytes]]) -> None:
-        self._writer().execute(_HANDLES_MANY, ([key for key, _, _, _, _ in rows],
-                                               [handle for _, handle, _, _, _ in rows],
-                                               [encoded for _, _, _, _, encoded in rows]))
+                                                    bytes]]) -> None:
+        self._writer().execute(_HANDLES_MANY, ([key for key, _, _, _ in rows],
+                                               [handle for _, handle, _, _ in rows],
+                                               [encoded for _, _, _, encoded in rows]))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         entries = [(t, data, key, idx) for key, entries in rows for t, data, idx in entries]

@@ -397,9 +397,9 @@ class SQLiteStore(Store):
         return found
 
     def _insert_records(self, rows: Sequence[tuple[str, str, tuple[HandleValue, ...],
-                                                    list[bytes], bytes]]) -> None:
+                                                    bytes]]) -> None:
         self._writer.executemany("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)",
-                                 [(key, handle, encoded) for key, handle, _, _, encoded in rows])
+                                 [(key, handle, encoded) for key, handle, _, encoded in rows])
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         forward, reverse = _INDEX

@@ -458,7 +458,7 @@ class Store(Replicated, RunCreates):
         kept = {value.index for value in values}
         removed = [] if old is None else [i for i in old.indexes() if i not in kept]
         record = Record(op.handle.text, key, values)
-        self._put(key, op.handle.text, values, removed, record)
+        self._put(record)
         self._reindex(key, () if old is None else old.values, values, removed)
         if old is None:
             self._tally(key, 1)
@@ -487,7 +487,7 @@ class Store(Replicated, RunCreates):
         merged.update((value.index, value) for value in values)
         self._check_count(len(merged))
         record = Record(old.handle, old.key, by_index(merged.values()))
-        self._put(old.key, None, values, (), record)
+        self._put(record)
         self._reindex(old.key, old.values, values, ())
         self._rehash(old.key, old, record)
         return self._logged(OP_ADD, record)
@@ -503,7 +503,7 @@ class Store(Replicated, RunCreates):
                                  reason=f"no value at index {_index_list(missing)}")
         merged.update((value.index, value) for value in values)
         record = Record(old.handle, old.key, by_index(merged.values()))
-        self._put(old.key, None, values, (), record)
+        self._put(record)
         self._reindex(old.key, old.values, values, ())
         self._rehash(old.key, old, record)
         return self._logged(OP_MODIFY, record)
@@ -521,7 +521,7 @@ class Store(Replicated, RunCreates):
                                  reason=f"no value at index {_index_list(missing)}")
         record = Record(old.handle, old.key,
                         tuple(value for value in old.values if value.index not in wanted))
-        self._put(old.key, None, (), sorted(wanted), record)
+        self._put(record)
         self._reindex(old.key, old.values, (), wanted)
         self._rehash(old.key, old, record)
         return self._logged(OP_REMOVE, record)

@@ -13,10 +13,8 @@ Write contract (called with the store's write lock held, inside ``_transaction()
   rolls back to the savepoint on an exception (which it re-raises).
 - ``_load(key)``: the record as the current transaction sees it; ``_load_range(after,
   through)``: the records with ``after < key <= through`` (``None``: no upper bound).
-- ``_put(key, handle, values, removed, record)``: make sure the handle row exists
-  (``handle`` is ``None`` when it exists and keeps its text), upsert ``values`` by index and
-  delete the values at ``removed``; ``record`` is the whole record that results, for
-  backends that store a record as one row (they write it without reading the old one).
+- ``_put(record)``: store ``record`` whole, in place of any record of its key (every
+  backend keeps a record as one row, so nothing of the old one needs reading).
 - ``_drop(key)``: delete the handle and its values; return the record (``None`` when there
   was no handle).
 - ``_index(key, entries)`` / ``_unindex(key, entries)``: add or remove reverse-index entries
@@ -209,10 +207,8 @@ class Backend(ABC):
         write transaction sees them."""
 
     @abstractmethod
-    def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int], record: Record) -> None:
-        """Ensure the handle row, upsert ``values`` by index, delete ``removed`` indexes;
-        ``record``: the result, whole."""
+    def _put(self, record: Record) -> None:
+        """Store ``record`` whole, replacing any record of its key."""
 
     @abstractmethod
     def _drop(self, key: str) -> Record | None:
@@ -282,7 +278,7 @@ class Backend(ABC):
                                                     bytes]]) -> None:
         """Write new records ``(key, handle, values, encoded)``; none exists yet."""
         for key, handle, values, _ in rows:
-            self._put(key, handle, values, (), Record(handle, key, values))
+            self._put(Record(handle, key, values))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         """:meth:`_index` for each ``(key, entries)``."""

@@ -125,9 +125,8 @@ class MemoryStore(Store):
                     found[key] = record
         return [found[key] for key in sorted(found)]
 
-    def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int], record: Record) -> None:
-        self._current().records[key] = record
+    def _put(self, record: Record) -> None:
+        self._current().records[record.key] = record
 
     def _drop(self, key: str) -> Record | None:
         old = self._load(key)

@@ -322,10 +322,8 @@ class PostgresStore(Store):
         statement = _RANGE_TO.format(through="" if through is None else " AND key <= %s")
         return _records(self._writer().execute(statement, (after, *_opt(through))).fetchall())
 
-    def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int], record: Record) -> None:
-        # One row holds the whole record: written from ``record`` without reading the old.
-        self._writer().execute(_PUT, (key, record.handle, self._encode(record.values)))
+    def _put(self, record: Record) -> None:
+        self._writer().execute(_PUT, (record.key, record.handle, self._encode(record.values)))
 
     # -- runs of new records (.creates): one pipelined statement per table --------------
     def _existing_keys(self, keys: Sequence[str]) -> set[str]:

@@ -292,7 +292,7 @@ class Replicated(DerivedData):
             removed = [index for index in before if index not in kept]
             handle = None if old.handle == record.handle else record.handle
         if handle is not None or changed or removed:
-            self._put(key, handle, changed, removed, record)
+            self._put(record)
             self._reindex(key, () if old is None else old.values, changed, removed)
         if old is None:
             self._tally(key, 1)

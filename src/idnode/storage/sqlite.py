@@ -379,13 +379,11 @@ class SQLiteStore(Store):
         statement = _RANGE_TO.format(through="" if through is None else " AND key <= ?")
         return _records(self._writer.execute(statement, (after, *_opt(through))))
 
-    def _put(self, key: str, handle: str | None, values: Sequence[HandleValue],
-             removed: Sequence[int], record: Record) -> None:
-        # One row holds the whole record: written from ``record`` without reading the old.
+    def _put(self, record: Record) -> None:
         self._writer.execute("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)"
                              " ON CONFLICT (key) DO UPDATE SET handle = excluded.handle,"
                              " vals = excluded.vals",
-                             (key, record.handle, self._encode(record.values)))
+                             (record.key, record.handle, self._encode(record.values)))
 
     # -- runs of new records (.creates): one multi-row statement per table ---------------
     def _existing_keys(self, keys: Sequence[str]) -> set[str]:

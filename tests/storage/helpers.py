@@ -9,6 +9,7 @@ from idnode.identifiers.handle import Handle
 from idnode.identifiers.value import PERM_DEFAULT, HandleValue, Reference
 from idnode.storage import Store, bucket_of, record_hash
 from idnode.storage.contract import decode_value_list
+from idnode.storage.txruns import run_entries
 
 
 def h(text: str) -> Handle:
@@ -47,8 +48,15 @@ def check_digests(store: Store) -> None:
 
 
 def to_value_rows(conn: sqlite3.Connection) -> None:
-    """Rewrite a schema-4 store in the layout of schema 3 and older: a row per value in
-    ``handle_values``, and every record hash folded into ``record_hashes``."""
+    """Rewrite a schema-5 store in the layout of schema 3 and older: a row per value in
+    ``handle_values``, every record hash folded into ``record_hashes``, and every log entry
+    a row of ``txlog``."""
+    for first, ts, body in conn.execute("SELECT first, ts, body FROM txruns").fetchall():
+        conn.executemany("INSERT INTO txlog (id, ts, op, key, handle, vals)"
+                         " VALUES (?, ?, 'create', ?, ?, ?)",
+                         [(txn_id, ts, key, handle, vals)
+                          for txn_id, key, handle, vals, _ in run_entries(first, body)])
+    conn.execute("DROP TABLE txruns")
     conn.execute("CREATE TABLE old_handles (key TEXT PRIMARY KEY, handle TEXT NOT NULL)"
                  " WITHOUT ROWID")
     conn.execute("CREATE TABLE handle_values (key TEXT NOT NULL, idx INTEGER NOT NULL,"

@@ -8,6 +8,7 @@ import pytest
 
 from idnode.errors import ConfigError, StorageError
 from idnode.storage import open_store
+from idnode.storage.contract import SCHEMA_VERSION
 from services import drop_postgres_schema, postgres_url
 
 from .helpers import check_digests, h, pg_to_value_rows, v
@@ -275,4 +276,4 @@ def test_a_version_3_store_gets_one_row_per_record(pg_url: str,
         assert "handle_values" not in tables
         version = conn.execute(f"SELECT v FROM {schema}.meta WHERE k = 'schema_version'"
                                ).fetchone()
-        assert version == ("4",)
+        assert version == (str(SCHEMA_VERSION),)

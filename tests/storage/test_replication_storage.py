@@ -619,6 +619,7 @@ def test_a_version_2_postgres_store_is_upgraded(monkeypatch: pytest.MonkeyPatch)
 def test_sqlite_replication_reads_are_range_scans(tmp_path: Path) -> None:
     from idnode.storage import SQLiteStore
     from idnode.storage import sqlite as backend
+    from idnode.storage import sqlite_log as txlog
 
     with open_store(f"sqlite://{tmp_path}/s.db") as store:
         assert isinstance(store, SQLiteStore)
@@ -627,9 +628,14 @@ def test_sqlite_replication_reads_are_range_scans(tmp_path: Path) -> None:
             (backend._BUCKET_HASHES, (17,)),
             (backend._RANGE_TO.format(through=" AND key <= ?"), ("88.1/a", "88.1/z")),
             (backend._RANGE_TO.format(through=""), ("88.1/a",)),
-            (backend._PRUNABLE, (5, 900, 100)),
+            (txlog._PRUNABLE, (5, 900, 100)),
+            (txlog._PRUNABLE_RUNS, (5, 900, 100)),
+            (txlog._RUNS_AFTER, (5,)),
+            (txlog._NEWEST_IDS, ()),
+            (txlog._OLDEST_IDS, ()),
+            (txlog._RUN_BELOW, (900,)),
+            (txlog._COUNT_BETWEEN, (5, 900)),
             ("SELECT bucket, xor, n FROM bucket_digests WHERE bucket IN (?, ?)", (1, 2)),
-            ("SELECT MIN(id) FROM txlog", ()),
             ("DELETE FROM record_hashes WHERE bucket = ? AND key = ?", (1, "88.1/a")),
             (backend._LOGGED_SPAN, ()),
             (backend._GET, ("88.1/a",)),
@@ -641,8 +647,8 @@ def test_sqlite_replication_reads_are_range_scans(tmp_path: Path) -> None:
             assert scans == [], f"{statement}: {plan}"
         # the keep-th newest entry: a walk back from the newest, no sort
         plan = [row[3] for row in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM txlog ORDER BY id DESC LIMIT 1 OFFSET ?", (3,))]
-        assert plan == ["SCAN txlog"], plan
+            "EXPLAIN QUERY PLAN " + txlog._NTH_BETWEEN, (5, 900, 3))]
+        assert plan == ["SEARCH txlog USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"], plan
 
 
 @pytest.mark.postgres

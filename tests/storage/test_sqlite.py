@@ -104,6 +104,7 @@ def test_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_reads_are_index_lookups_and_range_scans(tmp_path: Path) -> None:
     from idnode.storage import sqlite as backend
+    from idnode.storage import sqlite_log as txlog
 
     with open_store(f"sqlite://{tmp_path}/s.db") as store:
         assert isinstance(store, SQLiteStore)
@@ -113,7 +114,7 @@ def test_reads_are_index_lookups_and_range_scans(tmp_path: Path) -> None:
             (backend._SCAN_FROM, ("88.1/", "88.10", 10)),
             (backend._SCAN_AFTER, ("88.1/x", "88.10", 10)),
             (backend._DUMP, ("88.1/x", 10)),
-            (backend._TXNS, (5, 10)),
+            (txlog._TXNS, (5, 10)),
             ("SELECT MAX(id) FROM txlog", ()),
             ("SELECT 1 FROM homed WHERE prefix = ?", ("88.1",)),
         ]

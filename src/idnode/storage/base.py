@@ -73,7 +73,8 @@ log = logging.getLogger("idnode.storage")
 
 # BATCH_SIZE and PRUNE_BATCH are read from this module's globals when a job or a prune
 # starts, and handed down to the layers, so setting them here (as tests do) takes effect.
-#: Log entries deleted per transaction by :meth:`Store.prune_txns`.
+#: Log entries deleted per transaction by :meth:`Store.prune_txns` (a SQLite run of creates,
+#: one row however many entries it holds, counts as one).
 PRUNE_BATCH = 10_000
 #: Keys per query of :meth:`Store.get_records` (SQLite allows a few thousand parameters).
 _KEYS_PER_QUERY = 500

@@ -87,7 +87,9 @@ _DECODE_LIMIT = 1 << 20
 #: 3: + the record hashes and bucket digests (:mod:`.digest`), and the log's floor.
 #: 4: SQLite keeps a record's values in its handle row and logs record hashes before folding
 #: them in (the PostgreSQL layout is unchanged; only its recorded version moves).
-SCHEMA_VERSION = 4
+#: 5: SQLite logs a run of creates as one row (:mod:`.txruns`); older idnodes would not see
+#: those entries, hence the version (PostgreSQL: unchanged again).
+SCHEMA_VERSION = 5
 #: ``meta`` keys: the types the reverse index is complete for (JSON list; absent while a
 #: back-fill runs), the back-fill in progress (:class:`~.index.IndexJob`), and the log's
 #: floor (the position of a dump a mirror was loaded from; absent: 0).
@@ -136,7 +138,7 @@ def upgrade_meta(version: int | None, types: frozenset[str], where: str,
     """What to change when opening a store at schema ``version`` (``None``: a new store) for
     the indexed ``types``; ``job`` is its ``meta`` back-fill row, if any.
 
-    Version 3 → 4: only the recorded version changes here.
+    Version 3 or 4 → 5: only the recorded version changes here.
     Version 2 → 3: the digests start empty and a back-fill job for them alone is recorded.
     Version 1 (or 2 with a back-fill still under way) → 3: the reverse index, the handle
     counts and the digests all start empty and one job back-fills them. Either job is run by
@@ -146,8 +148,8 @@ def upgrade_meta(version: int | None, types: frozenset[str], where: str,
         return Upgrade({"schema_version": str(SCHEMA_VERSION), META_TYPES: encode_types(types)})
     if version >= SCHEMA_VERSION:
         return Upgrade()
-    if version == 3:  # the layout change is the backend's (SQLiteStore); nothing to refill
-        log.info("%s: upgrading the storage schema from version 3 to %d", where,
+    if version in (3, 4):  # the layout changes are the backend's; nothing to refill
+        log.info("%s: upgrading the storage schema from version %d to %d", where, version,
                  SCHEMA_VERSION)
         return Upgrade({"schema_version": str(SCHEMA_VERSION)})
     if version == 2 and job is None:

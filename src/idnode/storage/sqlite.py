@@ -40,6 +40,7 @@ from typing import Any
 from idnode.errors import ConfigError, StorageError
 from idnode.identifiers.value import HandleValue
 from idnode.protocol.constants import MAX_VALUES_PER_HANDLE
+from idnode.storage import sqlite_log as txlog
 from idnode.storage.base import Store
 from idnode.storage.contract import (
     BATCH_SIZE,
@@ -48,11 +49,10 @@ from idnode.storage.contract import (
     Upgrade,
     check_schema_version,
     decode_value_list,
-    prunable_prefix,
     upgrade_meta,
 )
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
-from idnode.storage.ops import Record, Txn
+from idnode.storage.ops import OP_CREATE, Record, Txn
 from idnode.storage.turns import WriterTurns
 
 __all__ = ["FOLD_AT", "FOLD_MIN", "SCHEMA_VERSION", "SQLiteStore", "sqlite_path"]
@@ -90,6 +90,9 @@ _DDL = (
     # gone); a rowid table, so appending is cheap and min/max(seq) are one seek each.
     "CREATE TABLE IF NOT EXISTS hash_log ("
     " seq INTEGER PRIMARY KEY, bucket INTEGER NOT NULL, key TEXT NOT NULL, hash BLOB)",
+    # Version 5: runs of log entries (.txruns) with ids first..last, which no txlog row has.
+    "CREATE TABLE IF NOT EXISTS txruns ("
+    " first INTEGER PRIMARY KEY, last INTEGER NOT NULL, ts REAL NOT NULL, body BLOB NOT NULL)",
 )
 #: Logged record hashes that make a write transaction fold the oldest of them into
 #: ``record_hashes``: at least FOLD_MIN, and twice what it logged itself, so the log stays
@@ -102,11 +105,7 @@ _GET = "SELECT handle, vals FROM handles WHERE key = ?"
 _SCAN_FROM = "SELECT handle FROM handles WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"
 _SCAN_AFTER = "SELECT handle FROM handles WHERE key > ? AND key < ? ORDER BY key LIMIT ?"
 _DUMP = "SELECT key, handle, vals FROM handles WHERE key > ? ORDER BY key LIMIT ?"
-_TXNS = ("SELECT id, ts, op, key, handle, vals FROM txlog WHERE id > ? ORDER BY id LIMIT ?")
 _RANGE_TO = "SELECT key, handle, vals FROM handles WHERE key > ?{through} ORDER BY key"
-# In id order from the oldest: retention stops at the first entry still young enough, so a
-# prune reads what it deletes plus one page, however long the log.
-_PRUNABLE = "SELECT id, ts FROM txlog WHERE id > ? AND id < ? ORDER BY id LIMIT ?"
 _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = ? ORDER BY key"
 # Bounded by FOLD_AT rows: the log has no index by bucket (keeping one would cost what the
 # log saves).
@@ -408,10 +407,17 @@ class SQLiteStore(Store):
 
     def _append_txns(self, rows: Sequence[tuple[float, str, str, str,
                                                  tuple[HandleValue, ...], bytes]]) -> None:
-        self._writer.executemany("INSERT INTO txlog (ts, op, key, handle, vals)"
-                                 " VALUES (?, ?, ?, ?, ?)",
-                                 [(ts, op, key, handle, encoded)
-                                  for ts, op, key, handle, _, encoded in rows])
+        writer = self._writer
+        if len(rows) < 2 or any(op != OP_CREATE or ts != rows[0][0]
+                                for ts, op, *_ in rows):
+            writer.executemany("INSERT INTO txlog (ts, op, key, handle, vals)"
+                               " VALUES (?, ?, ?, ?, ?)",
+                               [(ts, op, key, handle, encoded)
+                                for ts, op, key, handle, _, encoded in rows])
+            return
+        self._reserve_txn_ids(txlog.append_run(
+            writer, rows[0][0], [(key, handle, encoded)
+                                 for _, _, key, handle, _, encoded in rows]))
 
     def _drop(self, key: str) -> Record | None:
         writer = self._writer
@@ -527,26 +533,16 @@ class SQLiteStore(Store):
                        (upto,))
 
     def _newest_txn_id(self) -> int:
-        row = self._writer.execute("SELECT MAX(id) FROM txlog").fetchone()
-        return int(row[0]) if row[0] is not None else 0
+        return txlog.newest_id(self._writer)
 
     def _nth_newest_txn_id(self, n: int) -> int | None:
-        row = self._writer.execute("SELECT id FROM txlog ORDER BY id DESC LIMIT 1 OFFSET ?",
-                                   (n - 1,)).fetchone()
-        return None if row is None else int(row[0])
+        return txlog.nth_newest_id(self._writer, n)
 
     def _delete_txns(self, ids: Sequence[int], below: int, before: float) -> int:
-        cursor = self._writer.executemany(
-            "DELETE FROM txlog WHERE id = ? AND id < ? AND ts < ?",
-            [(txn_id, below, before) for txn_id in ids])
-        return cursor.rowcount
+        return txlog.delete(self._writer, ids, below, before)
 
     def _cut_txns(self, after: int) -> list[Txn]:
-        rows = self._writer.execute("DELETE FROM txlog WHERE id > ?"
-                                    " RETURNING id, ts, op, key, handle, vals",
-                                    (after,)).fetchall()
-        rows.sort()  # RETURNING follows no order
-        return [_txn(row) for row in rows]
+        return [_txn(row) for row in txlog.cut(self._writer, after)]
 
     # -- read contract ------------------------------------------------------------------
     def _get(self, key: str) -> Record | None:
@@ -574,22 +570,19 @@ class SQLiteStore(Store):
         return [row[0] for row in rows]
 
     def _last_txn_id(self) -> int:
-        # A bare MAX over the rowid is one b-tree seek (wrapping it would defeat that).
-        row = self._reader().execute("SELECT MAX(id) FROM txlog").fetchone()
-        return int(row[0]) if row[0] is not None else 0
+        return txlog.newest_id(self._reader())
 
     def _txns_after(self, txn_id: int, limit: int) -> list[Txn]:
-        rows = self._reader().execute(_TXNS, (txn_id, limit)).fetchall()
+        with self._reading():  # one snapshot for the rows and the runs
+            rows = txlog.rows_after(self._reader(), txn_id, limit)
         return [_txn(row) for row in rows]
 
     def _oldest_txn_id(self) -> int:
-        row = self._reader().execute("SELECT MIN(id) FROM txlog").fetchone()
-        return int(row[0]) if row[0] is not None else 0
+        return txlog.oldest_id(self._reader())
 
     def _prunable_txn_ids(self, after: int, below: int, before: float,
                           limit: int) -> list[int]:
-        rows = self._reader().execute(_PRUNABLE, (after, below, limit)).fetchall()
-        return prunable_prefix(rows, before)
+        return txlog.prunable_ids(self._reader(), after, below, before, limit)
 
     def _read_meta(self, name: str) -> str | None:
         row = self._reader().execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()

@@ -33,9 +33,13 @@ TWO: dict[str, Any] = {
 SMALL = publish(loads(json.dumps(TWO)))
 
 
+STAMP = 1_700_000_000
+
+
 def _agrees(template: Template, data: object) -> None:
     fast = compiled(template).values(data)
     outcome = _check_all(template, data)
+    _wires_agree(template, data, fast)
     if fast is not None:
         assert not outcome.problems, (data, outcome.problems)
         assert fast == outcome.values
@@ -45,8 +49,35 @@ def _agrees(template: Template, data: object) -> None:
         assert exc.problems == outcome.problems
 
 
+def _wires_agree(template: Template, data: object, fast: list[HandleValue] | None) -> None:
+    """The stamped check gives the same values, stamped, and exactly their wire forms."""
+    for stamp in (STAMP, STAMP + 1, STAMP):  # the heads made for a stamp are kept
+        found = compiled(template).checked(data, stamp)
+        assert (found is None) == (fast is None)
+        if found is not None and fast is not None:
+            values, wire = found
+            assert values == [value.with_timestamp(stamp) for value in fast]
+            assert wire == b"".join(value.to_wire() for value in values)
+
+
 def test_fast_value_is_a_handle_value() -> None:
-    assert _value(2000, "productName", b"x") == HandleValue(2000, "productName", b"x")
+    assert _value(2000, "productName", b"x", 7) == HandleValue(2000, "productName", b"x",
+                                                               timestamp=7)
+
+
+def test_wires_of_every_data_type(template: Template) -> None:
+    """Every data type's values (the conftest template has them all), by type name and in
+    the SNMS list form, in and out of index order."""
+    data = {"note": "备注 ünïcode", "receiptNumber": "TSQ12", "quantity": "12.5",
+            "productionDate": "2024-02-29", "checkedAt": "2024-01-01 10:00:00",
+            "manual": "https://example.com/a.pdf", "associatedBoxCode": "88.608/box",
+            "voice": "https://example.com/a.mp3", "video": "https://example.com/a.mp4",
+            "photo": "https://example.com/a.png"}
+    fast = compiled(template).values(data)
+    assert fast is not None and len(fast) == len(data)
+    _wires_agree(template, data, fast)
+    listed = [{"type": key, "data": value} for key, value in reversed(data.items())]
+    _wires_agree(template, listed, compiled(template).values(listed))
 
 
 def test_fast_path_taken_and_declined() -> None:
@@ -74,7 +105,8 @@ def test_fast_path_taken_and_declined() -> None:
 VALUES = st.none() | st.integers() | st.booleans() | st.floats() | st.text(max_size=12) | \
     st.decimals(allow_nan=False, allow_infinity=False).map(str) | st.sampled_from(
         ["2024-01-01", "2024-13-01", "2024-02-29", "2023-02-29", "2024-01-01 10:00:00", "AB",
-         "abc", "", "100.00", "100.01", "-0", "+7.5", "0.125", "1" * 39, "٣", 10**38,
+         "abc", "", "100.00", "100.01", "-0", "+7.5", "0.125", "1" * 39, "1" * 38, "٣",
+         "100", "101", "007", "0", 10**38,
          10**38 - 1, -(10**38), {"format": "string", "value": "abc"}, {"format": "string"}])
 NAMES = st.sampled_from(["productName", "productionDate", "checkedAt", "model", "quantity",
                          "price", "old", "PRODUCTNAME", "x"])

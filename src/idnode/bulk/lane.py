@@ -57,6 +57,30 @@ Problem = tuple[int, str, list[str], bool]
 
 # stamping values made for this batch in place skips HandleValue's checks on every value
 _set_timestamp = HandleValue.__dict__["timestamp"].__set__
+_new = object.__new__
+_set_text, _set_key = (Handle.__dict__[name].__set__ for name in ("text", "key"))
+_set_handle, _set_values, _set_overwrite, _set_expect = (
+    CreateHandle.__dict__[name].__set__ for name in ("handle", "values", "overwrite", "expect"))
+
+
+def _handle(text: str, key: str) -> Handle:
+    """``Handle(text, key)`` in half the time (it checks nothing; a frozen dataclass's
+    __init__ sets each field the slow way)."""
+    handle: Handle = _new(Handle)
+    _set_text(handle, text)
+    _set_key(handle, key)
+    return handle
+
+
+def _create(handle: Handle, values: tuple[HandleValue, ...]) -> CreateHandle:
+    """``CreateHandle(handle, values)`` in half the time: its only check (``values`` made a
+    tuple) holds here."""
+    op: CreateHandle = _new(CreateHandle)
+    _set_handle(op, handle)
+    _set_values(op, values)
+    _set_overwrite(op, False)
+    _set_expect(op, None)
+    return op
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +99,12 @@ class JobOptions:
 
 @dataclass(slots=True)
 class Batch:
-    """One batch's rows: read and checked, then stamped and prepared (:meth:`Lane.seal`)."""
+    """One batch's rows: read, checked and stamped, then prepared (:meth:`Lane.seal`)."""
 
     #: good rows: the row, its handle, its home prefix, the values the template check gave
-    rows: list[tuple[Row, Handle, str, list[HandleValue]]] = field(default_factory=list)
+    #: (stamped) and their wire forms joined, when the compiled check made them
+    rows: list[tuple[Row, Handle, str, list[HandleValue], bytes | None]] = \
+        field(default_factory=list)
     #: rows that failed their checks, reported with the batch's other outcomes
     bad: list[tuple[int, str, list[str]]] = field(default_factory=list)
     #: one create per row of ``rows``, and what the store works out for each beforehand
@@ -87,6 +113,8 @@ class Batch:
     read: int = 0
     end: int = 0
     last_row: int = 0
+    #: the timestamp of the batch's values (taken when it is read)
+    stamp: int = 0
 
 
 @dataclass(slots=True)
@@ -137,9 +165,9 @@ class Lane:
     # -- reading ------------------------------------------------------------------------
     def read(self, rows: Iterable[Row]) -> Batch:
         """Check ``rows``, one batch of them."""
-        batch = Batch()
-        good, bad, check = batch.rows, batch.bad, self._check
-        prefixes, values_of = self._prefixes, self._form.values
+        batch = Batch(stamp=int(time.time()))
+        good, bad, check, stamp = batch.rows, batch.bad, self._check, batch.stamp
+        prefixes, checked_of = self._prefixes, self._form.checked
         plain = not self.registry.active
         row: Row | None = None
         for row in rows:
@@ -149,11 +177,11 @@ class Lane:
             known = prefixes.get(prefix)
             if plain and known is not None and suffix and len(text) <= _SHORT_HANDLE and \
                     text.isprintable() and row.problem is None:
-                values = values_of(row.data)
-                if values is not None:
-                    good.append((row, Handle(text, known[0] + suffix), known[1], values))
+                found = checked_of(row.data, stamp)
+                if found is not None:
+                    good.append((row, _handle(text, known[0] + suffix), known[1], *found))
                     continue
-            checked = check(row)
+            checked = check(row, stamp)
             if isinstance(checked, list):
                 bad.append((row.number, text, checked))
             else:
@@ -162,9 +190,10 @@ class Lane:
             batch.read, batch.end, batch.last_row = len(good) + len(bad), row.end, row.number
         return batch
 
-    def _check(self, row: Row) -> tuple[Handle, str, list[HandleValue]] | list[str]:
-        """The handle, its home prefix and the values to store, or the reasons the row is
-        bad."""
+    def _check(self, row: Row, stamp: int,
+               ) -> tuple[Handle, str, list[HandleValue], bytes | None] | list[str]:
+        """The handle, its home prefix, the values to store (stamped ``stamp``) and their
+        wire forms if made, or the reasons the row is bad."""
         if row.problem is not None:
             return [row.problem]
         text = row.handle
@@ -173,7 +202,7 @@ class Lane:
         # what Handle.parse would check, for a prefix already seen: a suffix, the length, no
         # control characters (those are not printable)
         if known is not None and suffix and len(text) <= _SHORT_HANDLE and text.isprintable():
-            handle, home = Handle(text, known[0] + suffix), known[1]
+            handle, home = _handle(text, known[0] + suffix), known[1]
         else:
             try:
                 handle = Handle.parse(text)
@@ -189,12 +218,13 @@ class Lane:
             self._prefixes[prefix] = (handle.key[:len(prefix) + 1], home)
         registry = self.registry
         if not registry.active:
-            values = self._form.values(row.data)
-            if values is None:  # not plainly right: the full check decides, and words why
-                try:
-                    values = validate(self.template, row.data)
-                except TemplateViolation as exc:
-                    return exc.problems
+            found = self._form.checked(row.data, stamp)
+            if found is not None:
+                return handle, home, *found
+            try:  # not plainly right: the full check decides, and words why
+                values = validate(self.template, row.data)
+            except TemplateViolation as exc:
+                return exc.problems
         else:
             try:
                 values = registry.validate(handle, row.data)
@@ -203,7 +233,9 @@ class Lane:
             except Unchecked as exc:
                 return [str(exc)]
             registry.accept(handle, row.number, values)
-        return handle, home, values
+        for value in values:  # fresh from the check, seen by no one else
+            _set_timestamp(value, stamp)
+        return handle, home, values, None
 
     def _is_homed(self, prefix: str) -> bool:
         homed = self._homed.get(prefix)
@@ -230,19 +262,25 @@ class Lane:
 
     # -- one batch ----------------------------------------------------------------------
     def seal(self, batch: Batch) -> None:
-        """Stamp the batch's values and let the store work out its creates, before the
-        write: in a worker process this overlaps the other lane's write."""
+        """Make the batch's creates and let the store work them out, before the write: in a
+        worker process this overlaps the other lane's write."""
         self.registry.sealed()
-        stamp = int(time.time())
-        stamped = {home: tuple(value.with_timestamp(stamp) for value in values)
-                   for home, values in self._node.items()}
-        ops = batch.ops
-        for _, handle, home, values in batch.rows:
-            for value in values:  # fresh from the check, seen by no one else
-                _set_timestamp(value, stamp)
-            ops.append(CreateHandle(handle, (*stamped[home], *values)))
+        stamp = batch.stamp
+        # home → the values every record under it holds, stamped, and their wire forms
+        shared: dict[str, tuple[tuple[HandleValue, ...], bytes]] = {}
+        for home, common in self._node.items():
+            stamped = tuple(value.with_timestamp(stamp) for value in common)
+            shared[home] = stamped, b"".join(value.to_wire() for value in stamped)
+        ops, encoded = batch.ops, []
+        for _, handle, home, values, wire in batch.rows:
+            node, node_wire = shared[home]
+            ops.append(_create(handle, (*node, *values)))
+            # the record's encoding, so the store need not encode each value again (it uses
+            # this only if the values are in index order, as the template's 2000s are)
+            encoded.append(None if wire is None else b"".join((
+                (len(node) + len(values)).to_bytes(4, "big"), node_wire, wire)))
         if not self.options.dry_run:
-            batch.prepared = self.store.prepare_creates(ops)
+            batch.prepared = self.store.prepare_creates(ops, encoded)
 
     def write(self, batch: Batch) -> Outcome:
         """Compare with what is stored, then one group commit. The batch written before
@@ -254,13 +292,13 @@ class Lane:
         if not existing and len(set(keys)) == len(keys):
             # the usual batch, all new and distinct: nothing to compare
             self._apply(batch.ops, batch.prepared,
-                        [row for row, _, _, _ in batch.rows], outcome)
+                        [row for row, *_ in batch.rows], outcome)
             return outcome
         ops: list[CreateHandle] = []
         prepared: list[Prepared | RegistryError | None] = []
         owners: list[Row] = []
         seen: dict[str, tuple[CreateHandle, int]] = {}
-        for n, ((row, _, _, _), op) in enumerate(zip(batch.rows, batch.ops, strict=True)):
+        for n, ((row, *_), op) in enumerate(zip(batch.rows, batch.ops, strict=True)):
             key = op.handle.key
             first = seen.get(key)
             if first is not None:

@@ -84,7 +84,7 @@ class Parser:
         if len(cells) != len(columns):
             return Row(number, end, "", None,
                        f"{len(cells)} cells where the header has {len(columns)}")
-        data = dict(zip(columns, cells, strict=True))
+        data = dict(zip(columns, cells))  # noqa: B905 - the lengths are equal (checked)
         return Row(number, end, data.pop(_HANDLE).strip(), data)
 
 

@@ -15,6 +15,7 @@ from idnode.errors import InvalidValue
 from idnode.protocol.wire import Parser, Writer
 
 __all__ = [
+    "NO_REFERENCES",
     "PERM_ADMIN_READ",
     "PERM_ADMIN_WRITE",
     "PERM_DEFAULT",
@@ -27,6 +28,7 @@ __all__ = [
     "Reference",
     "decode_values",
     "encode_values",
+    "wire_head",
 ]
 
 PERM_ADMIN_READ = 0x08
@@ -44,7 +46,8 @@ DEFAULT_TTL = 86400
 
 _FIXED = struct.Struct(">IIBIB")  # index, timestamp, ttlType, ttl, permissions
 _U32 = struct.Struct(">I")
-_NO_REFERENCES = bytes(4)
+#: what a value's wire form ends with when it has no references (a zero count)
+NO_REFERENCES = bytes(4)
 _U32_MAX = 0xFFFF_FFFF
 
 
@@ -127,7 +130,7 @@ class HandleValue:
             kind = self.type.encode("utf-8")
             return b"".join((_FIXED.pack(self.index, self.timestamp, self.ttl_type, self.ttl,
                                          self.permissions), _U32.pack(len(kind)), kind,
-                             _U32.pack(len(self.data)), self.data, _NO_REFERENCES))
+                             _U32.pack(len(self.data)), self.data, NO_REFERENCES))
         writer = Writer()
         self.write(writer)
         return writer.getvalue()
@@ -164,6 +167,16 @@ class HandleValue:
         value = cls.from_wire_parser(parser)
         parser.expect_end()
         return value
+
+
+def wire_head(index: int, type_: str, timestamp: int) -> bytes:
+    """What :meth:`HandleValue.to_wire` writes before the data's length for a value with the
+    default TTL and permissions; then come the length, the data and, without references,
+    :data:`NO_REFERENCES`. For callers that make the wire forms of many such values (made
+    once per index, type and timestamp)."""
+    kind = type_.encode("utf-8")
+    return _FIXED.pack(index, timestamp, TTL_RELATIVE, DEFAULT_TTL, PERM_DEFAULT) + \
+        _U32.pack(len(kind)) + kind
 
 
 def encode_values(values: tuple[HandleValue, ...] | list[HandleValue]) -> bytes:

@@ -21,15 +21,26 @@ from itertools import pairwise
 from idnode.identifiers.value import HandleValue, encode_values
 from idnode.storage.ops import Record
 
-__all__ = ["BUCKETS", "bucket_of", "hash_record", "record_hash"]
+__all__ = ["BUCKETS", "bucket_of", "hash_and_bucket", "hash_record", "record_hash"]
 
 #: How many buckets the key space is hashed into (the first 12 bits of a key's hash).
 BUCKETS = 4096
 
 
+#: copied for every hash: making a BLAKE2b state anew (its keyword arguments parsed) costs
+#: more than hashing a record
+_BLAKE2B_128 = hashlib.blake2b(digest_size=16)
+
+
+def _blake2b_128(data: bytes) -> bytes:
+    state = _BLAKE2B_128.copy()
+    state.update(data)
+    return state.digest()
+
+
 def bucket_of(key: str) -> int:
     """The bucket of ``key``: the first 12 bits of its BLAKE2b-128 hash."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
+    digest = _blake2b_128(key.encode("utf-8"))
     return (digest[0] << 4) | (digest[1] >> 4)
 
 
@@ -43,10 +54,21 @@ def record_hash(record: Record) -> bytes:
 def hash_record(key: str, handle: str, encoded: bytes) -> bytes:
     """:func:`record_hash` from the record's parts, its values already encoded in index
     order (the store encodes them once for the hash and the log entry)."""
-    key_bytes, handle_bytes = key.encode("utf-8"), handle.encode("utf-8")
-    return hashlib.blake2b(b"".join((
-        len(key_bytes).to_bytes(4, "big"), key_bytes, len(handle_bytes).to_bytes(4, "big"),
-        handle_bytes, len(encoded).to_bytes(4, "big"), encoded)), digest_size=16).digest()
+    return _blake2b_128(_fields(key.encode("utf-8"), handle.encode("utf-8"), encoded))
+
+
+def hash_and_bucket(key: str, handle: str, encoded: bytes) -> tuple[bytes, int]:
+    """:func:`hash_record` and :func:`bucket_of` of the key, encoding the key once."""
+    key_bytes = key.encode("utf-8")
+    first = _blake2b_128(key_bytes)
+    return (_blake2b_128(_fields(key_bytes, handle.encode("utf-8"), encoded)),
+            (first[0] << 4) | (first[1] >> 4))
+
+
+def _fields(key: bytes, handle: bytes, encoded: bytes) -> bytes:
+    """The hashed bytes: each field preceded by its length."""
+    return b"".join((len(key).to_bytes(4, "big"), key, len(handle).to_bytes(4, "big"), handle,
+                     len(encoded).to_bytes(4, "big"), encoded))
 
 
 def _in_order(values: Sequence[HandleValue]) -> tuple[HandleValue, ...]:

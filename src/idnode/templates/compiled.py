@@ -9,24 +9,36 @@ which words every problem; so the messages are those of the full check, and the 
 has to be right about what it accepts.
 
 Per row the fast path allocates the output list and values and nothing else it can avoid:
-limits, patterns, date formats and date bounds are prepared here, once.
+limits, patterns, date formats and date bounds are prepared here, once. The importer takes
+the values stamped and with their wire forms (:meth:`Compiled.checked`), which it stores as
+they are: made here from a head fixed per item and timestamp, they cost a fraction of
+:meth:`~idnode.identifiers.value.HandleValue.to_wire` per value.
 
 The values are built without the :class:`~idnode.identifiers.value.HandleValue` constructor
 (:func:`_value`), which costs more than the rest of a two-item check: every field it would
 check is valid by construction here (an item's index is checked when the template is built,
-the data is ``bytes`` from :meth:`str.encode`, the rest are the defaults).
+the data is ``bytes`` from :meth:`str.encode`, the timestamp the caller's, the rest are the
+defaults).
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
 
-from idnode.identifiers.value import DEFAULT_TTL, PERM_DEFAULT, TTL_RELATIVE, HandleValue
+from idnode.identifiers.value import (
+    DEFAULT_TTL,
+    NO_REFERENCES,
+    PERM_DEFAULT,
+    TTL_RELATIVE,
+    HandleValue,
+    wire_head,
+)
 from idnode.templates.dates import DateFormat
 from idnode.templates.limits import MAX_ITEMS, MAX_NUMBER_DIGITS, MAX_STRING_LENGTH
 from idnode.templates.model import DataType, Template, TemplateItem, TemplateState
@@ -38,8 +50,10 @@ __all__ = ["Compiled", "compiled"]
 Checker = Callable[[object], str | None]
 
 _CACHE_SIZE = 256
+_STAMPS_KEPT = 4
 _cache: dict[int, tuple[Template, Compiled]] = {}
 _by_index = attrgetter("index")
+_u32 = struct.Struct(">I").pack
 
 _new = object.__new__
 (_set_index, _set_type, _set_data, _set_ttl_type, _set_ttl, _set_timestamp,
@@ -48,15 +62,16 @@ _new = object.__new__
         "index", "type", "data", "ttl_type", "ttl", "timestamp", "permissions", "references"))
 
 
-def _value(index: int, type_: str, data: bytes) -> HandleValue:
-    """``HandleValue(index, type_, data)`` without re-checking fields valid by construction."""
+def _value(index: int, type_: str, data: bytes, stamp: int) -> HandleValue:
+    """``HandleValue(index, type_, data, timestamp=stamp)`` without re-checking fields valid
+    by construction."""
     value: HandleValue = _new(HandleValue)
     _set_index(value, index)
     _set_type(value, type_)
     _set_data(value, data)
     _set_ttl_type(value, TTL_RELATIVE)
     _set_ttl(value, DEFAULT_TTL)
-    _set_timestamp(value, 0)
+    _set_timestamp(value, stamp)
     _set_permissions(value, PERM_DEFAULT)
     _set_references(value, ())
     return value
@@ -146,6 +161,9 @@ def _number(item: TemplateItem) -> Checker:
             return text
         if type(value) is not str:
             return None
+        if value.isdigit() and value.isascii() and len(value) <= MAX_NUMBER_DIGITS:
+            # the commonest text, a whole number: what the expression below would accept
+            return value if not bounded or in_bounds(int(value)) else None
         match = shape(value)
         if match is None:
             return None
@@ -172,6 +190,11 @@ _CHECKERS: dict[DataType, Callable[[TemplateItem], Checker]] = {
     DataType.STRING: _string, DataType.NUMBER: _number, DataType.DATE: _date}
 
 
+#: an enabled item, for data keyed by type name: index, type, checker, whether required,
+#: and the wire head of its values for one stamp (:meth:`Compiled._heads`)
+_Enabled = tuple[int, str, Checker, bool, bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class _Slot:
     index: int
@@ -191,7 +214,7 @@ class Compiled:
     """
 
     __slots__ = ("_by_index", "_by_lower", "_by_type", "_enabled", "_published", "_required",
-                 "references", "template", "unique")
+                 "_stamped", "references", "template", "unique")
 
     def __init__(self, template: Template) -> None:
         self.template = template
@@ -204,12 +227,14 @@ class Compiled:
         self._by_type = {slot.type: slot for slot in slots}
         self._by_lower = {slot.lower: slot for slot in slots}
         # for data keyed by type name: enabled items only, as tuples (unpacked in one step)
-        self._enabled = {slot.type: (slot.index, slot.type, slot.check, slot.required)
+        self._enabled: dict[str, tuple[int, str, Checker, bool]] = {
+            slot.type: (slot.index, slot.type, slot.check, slot.required)
                          for slot in slots if slot.enabled}
         self._required = sum(1 for slot in slots if slot.required)
         self.unique = {item.index: item for item in template.items if item.unique}
         self.references = any(item.data_type is DataType.REFERENCE and item.enabled
                               for item in template.items)
+        self._stamped: dict[int, tuple[dict[str, _Enabled], dict[int, bytes]]] = {}
 
     def _slot(self, entry: dict[str, object]) -> _Slot | None:
         """The item a ``{index, type, data}`` entry names, when it is plainly right."""
@@ -227,24 +252,49 @@ class Compiled:
         return slot if slot is not None else self._by_lower.get(type_.lower())
 
     def values(self, data: object) -> list[HandleValue] | None:
-        """The values to store for ``data``, or None: let the full check decide.
+        """The values to store for ``data``, or None: let the full check decide."""
+        found = self.checked(data, 0)
+        return None if found is None else found[0]
+
+    def _heads(self, stamp: int) -> tuple[dict[str, _Enabled], dict[int, bytes]]:
+        """The enabled items by type name with the wire head of their values stamped
+        ``stamp``, and those heads by index; kept for the last few stamps (an import's, and
+        0 for :meth:`values`, alternate)."""
+        known = self._stamped.get(stamp)
+        if known is not None:
+            return known
+        heads = {slot.index: wire_head(slot.index, slot.type, stamp)
+                 for slot in self._by_index.values()}
+        enabled = {type_: (*entry, heads[entry[0]]) for type_, entry in self._enabled.items()}
+        if len(self._stamped) >= _STAMPS_KEPT:
+            self._stamped = {}  # replaced, not cleared: threads may be reading it
+        self._stamped[stamp] = enabled, heads
+        return enabled, heads
+
+    def checked(self, data: object, stamp: int) -> tuple[list[HandleValue], bytes] | None:
+        """The values to store for ``data``, stamped ``stamp`` (a valid timestamp: it is not
+        checked), and their wire forms (:meth:`HandleValue.to_wire`) joined in index order;
+        or None: let the full check decide. Every value is made here with the default TTL
+        and permissions and no references, so its wire form is a head fixed per item and
+        stamp, then its data.
 
         Written out flat, without helpers per value: this runs for every imported row.
         """
         if not self._published:
             return None
+        enabled, heads = self._heads(stamp)
         out: list[HandleValue] = []
         append = out.append
+        wires: list[bytes] = []
         seen = required = last = 0
         ordered = True
         if type(data) is dict:
             # distinct keys name distinct items: no duplicates to look for
-            enabled = self._enabled
             for key, raw in data.items():
                 known = enabled.get(key)
                 if known is None:
                     return None
-                index, type_, check_, needed = known
+                index, type_, check_, needed, head = known
                 given = raw
                 if type(given) is dict and "format" in given:  # SNMS {"format", "value"}
                     if given["format"] != "string" or len(given) - ("value" in given) != 1:
@@ -263,7 +313,8 @@ class Compiled:
                     ordered = False
                 last = index
                 required += needed
-                append(_value(index, type_, encoded))
+                append(_value(index, type_, encoded, stamp))
+                wires += (head, _u32(len(encoded)), encoded, NO_REFERENCES)
         elif type(data) is list and len(data) <= MAX_ITEMS:
             by_index = self._by_index
             for entry in data:
@@ -305,14 +356,17 @@ class Compiled:
                     ordered = False
                 last = index
                 required += slot.required
-                append(_value(index, slot.type, encoded))
+                append(_value(index, slot.type, encoded, stamp))
+                wires += (heads[index], _u32(len(encoded)), encoded, NO_REFERENCES)
         else:
             return None
         if required != self._required:
             return None
         if not ordered:
             out.sort(key=_by_index)
-        return out
+            wires = [piece for value in out for piece in (
+                heads[value.index], _u32(len(value.data)), value.data, NO_REFERENCES)]
+        return out, b"".join(wires)
 
 
 def compiled(template: Template) -> Compiled:

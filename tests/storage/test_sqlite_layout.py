@@ -114,6 +114,9 @@ def test_partial_folds_keep_the_newest_entry_of_a_key(
                 if store.get_record(gone) is None:
                     assert gone not in dict(store.bucket_hashes(bucket_of(gone)))
             assert _logged(store) < 6  # each write folds the oldest two
+            # a fold writes a gone record as an empty hash, then deletes it
+            assert store._writer.execute("SELECT count(*) FROM record_hashes"
+                                         " WHERE hash = x''").fetchone()[0] == 0
         folded = store._writer.execute("SELECT count(*) FROM record_hashes").fetchone()[0]
         assert folded > 0
 

@@ -110,15 +110,17 @@ _BUCKET_HASHES = "SELECT key, hash FROM record_hashes WHERE bucket = ? ORDER BY 
 # Bounded by FOLD_AT rows: the log has no index by bucket (keeping one would cost what the
 # log saves).
 _BUCKET_LOGGED = "SELECT key, hash FROM hash_log WHERE bucket = ? ORDER BY seq"
-# A fold of the entries up to a seq: each key's last among them (a NULL hash: the record is
-# gone). A later entry of the same key stays logged, and wins when a bucket is read.
-_FOLD_GONE = ("DELETE FROM record_hashes WHERE (bucket, key) IN (SELECT bucket, key"
-              " FROM hash_log WHERE seq <= ?1 AND hash IS NULL"
-              " AND seq IN (SELECT MAX(seq) FROM hash_log WHERE seq <= ?1 GROUP BY key))")
-_FOLD_KEPT = ("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
-              " SELECT bucket, key, hash FROM hash_log WHERE seq <= ?1 AND hash IS NOT NULL"
-              " AND seq IN (SELECT MAX(seq) FROM hash_log WHERE seq <= ?1 GROUP BY key)"
-              " ORDER BY bucket, key")
+# A fold of the entries up to a seq: each key's last among them wins, because the entries
+# are written in (bucket, key, seq) order and each replaces the one before; a NULL hash (the
+# record is gone) is written as an empty blob, then those keys' rows are deleted. No GROUP
+# BY: sorting the entries once is the whole cost (half that of picking each key's last
+# first, measured). A later entry of the same key stays logged, and wins when a bucket is
+# read.
+_FOLD = ("INSERT OR REPLACE INTO record_hashes (bucket, key, hash)"
+         " SELECT bucket, key, coalesce(hash, x'') FROM hash_log WHERE seq <= ?1"
+         " ORDER BY bucket, key, seq")
+_FOLD_GONE = ("DELETE FROM record_hashes WHERE hash = x'' AND (bucket, key) IN"
+              " (SELECT bucket, key FROM hash_log WHERE seq <= ?1 AND hash IS NULL)")
 _LOGGED_SPAN = "SELECT (SELECT MIN(seq) FROM hash_log), (SELECT MAX(seq) FROM hash_log)"
 _INDEX = ("INSERT OR IGNORE INTO value_index (type, data, key, idx) VALUES (?, ?, ?, ?)",
           "INSERT OR IGNORE INTO value_index_rev (type, rdata, key, idx) VALUES (?, ?, ?, ?)")
@@ -478,8 +480,8 @@ class SQLiteStore(Store):
         """Move the logged record hashes up to seq ``through`` into ``record_hashes``,
         written in (bucket, key) order. All in SQL: the rows never pass through Python."""
         writer = self._writer
+        writer.execute(_FOLD, (through,))
         writer.execute(_FOLD_GONE, (through,))
-        writer.execute(_FOLD_KEPT, (through,))
         writer.execute("DELETE FROM hash_log WHERE seq <= ?", (through,))
 
     def _load_buckets(self, buckets: Sequence[int]) -> dict[int, tuple[bytes, int]]:

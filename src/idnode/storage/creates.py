@@ -133,6 +133,8 @@ class RunCreates(Backfill):
         rows: list[NewRecord] = []
         entries: list[tuple[str, list[IndexEntry]]] = []
         pending = self._buffered()
+        digests = pending.digests
+        counts: dict[str, int] = {}
         for n, item in ready:
             key = item.key
             if key in existing:
@@ -141,10 +143,12 @@ class RunCreates(Backfill):
             rows.append((key, item.text, item.values, item.encoded))
             if item.entries:
                 entries.append((key, item.entries))
-            pending.digests.append((key, item.bucket, item.digest,
-                                    int.from_bytes(item.digest, "big"), 1))
-            pending.counts.append((prefix_of(key), 1))
-            results[n] = Record(item.text, key, item.values)
+            digests.append((key, item.bucket, item.digest,
+                            int.from_bytes(item.digest, "big"), 1))
+            prefix = prefix_of(key)
+            counts[prefix] = counts.get(prefix, 0) + 1
+            results[n] = _record(item.text, key, item.values)
+        pending.counts.extend(counts.items())  # a run has no savepoints to undo them in
         if rows:
             self._insert_records(rows)
             if entries:
@@ -177,6 +181,21 @@ class RunCreates(Backfill):
     def _check_count(self, count: int) -> None:
         if count > self.max_values:
             raise TooManyValues(count=count, limit=self.max_values)
+
+
+_new = object.__new__
+_set_handle, _set_key, _set_values = (Record.__dict__[name].__set__
+                                      for name in ("handle", "key", "values"))
+
+
+def _record(handle: str, key: str, values: tuple[HandleValue, ...]) -> Record:
+    """``Record(handle, key, values)`` in half the time (a frozen dataclass's __init__ sets
+    each field the slow way); one is made per new record of a run."""
+    record: Record = _new(Record)
+    _set_handle(record, handle)
+    _set_key(record, key)
+    _set_values(record, values)
+    return record
 
 
 def plain_create_runs(ops: Sequence[WriteOp]) -> list[tuple[int, int]]:

@@ -54,6 +54,7 @@ _STAMPS_KEPT = 4
 _cache: dict[int, tuple[Template, Compiled]] = {}
 _by_index = attrgetter("index")
 _u32 = struct.Struct(">I").pack
+_NO_HEADS: dict[int, bytes] = {}
 
 _new = object.__new__
 (_set_index, _set_type, _set_data, _set_ttl_type, _set_ttl, _set_timestamp,
@@ -213,8 +214,8 @@ class Compiled:
     :ivar references: whether some enabled item is a reference (data type 5).
     """
 
-    __slots__ = ("_by_index", "_by_lower", "_by_type", "_enabled", "_published", "_required",
-                 "_stamped", "references", "template", "unique")
+    __slots__ = ("_by_index", "_by_lower", "_by_type", "_enabled", "_plain", "_published",
+                 "_required", "_stamped", "references", "template", "unique")
 
     def __init__(self, template: Template) -> None:
         self.template = template
@@ -235,6 +236,9 @@ class Compiled:
         self.references = any(item.data_type is DataType.REFERENCE and item.enabled
                               for item in template.items)
         self._stamped: dict[int, tuple[dict[str, _Enabled], dict[int, bytes]]] = {}
+        #: the enabled items without wire heads, for :meth:`values`
+        self._plain: dict[str, _Enabled] = {
+            type_: (*entry, b"") for type_, entry in self._enabled.items()}
 
     def _slot(self, entry: dict[str, object]) -> _Slot | None:
         """The item a ``{index, type, data}`` entry names, when it is plainly right."""
@@ -253,7 +257,7 @@ class Compiled:
 
     def values(self, data: object) -> list[HandleValue] | None:
         """The values to store for ``data``, or None: let the full check decide."""
-        found = self.checked(data, 0)
+        found = self.checked(data, 0, False)
         return None if found is None else found[0]
 
     def _heads(self, stamp: int) -> tuple[dict[str, _Enabled], dict[int, bytes]]:
@@ -271,21 +275,23 @@ class Compiled:
         self._stamped[stamp] = enabled, heads
         return enabled, heads
 
-    def checked(self, data: object, stamp: int) -> tuple[list[HandleValue], bytes] | None:
+    def checked(self, data: object, stamp: int, wire: bool = True,
+                ) -> tuple[list[HandleValue], bytes] | None:
         """The values to store for ``data``, stamped ``stamp`` (a valid timestamp: it is not
-        checked), and their wire forms (:meth:`HandleValue.to_wire`) joined in index order;
-        or None: let the full check decide. Every value is made here with the default TTL
-        and permissions and no references, so its wire form is a head fixed per item and
-        stamp, then its data.
+        checked), and their wire forms (:meth:`HandleValue.to_wire`) joined in index order
+        (``wire`` false: empty, for callers that do not store them as they are, which then
+        pay nothing for them); or None: let the full check decide. Every value is made here
+        with the default TTL and permissions and no references, so its wire form is a head
+        fixed per item and stamp, then its data.
 
         Written out flat, without helpers per value: this runs for every imported row.
         """
         if not self._published:
             return None
-        enabled, heads = self._heads(stamp)
+        enabled, heads = self._heads(stamp) if wire else (self._plain, _NO_HEADS)
         out: list[HandleValue] = []
         append = out.append
-        wires: list[bytes] = []
+        wires: list[bytes] | None = [] if wire else None
         seen = required = last = 0
         ordered = True
         if type(data) is dict:
@@ -314,7 +320,8 @@ class Compiled:
                 last = index
                 required += needed
                 append(_value(index, type_, encoded, stamp))
-                wires += (head, _u32(len(encoded)), encoded, NO_REFERENCES)
+                if wires is not None:
+                    wires += (head, _u32(len(encoded)), encoded, NO_REFERENCES)
         elif type(data) is list and len(data) <= MAX_ITEMS:
             by_index = self._by_index
             for entry in data:
@@ -357,11 +364,16 @@ class Compiled:
                 last = index
                 required += slot.required
                 append(_value(index, slot.type, encoded, stamp))
-                wires += (heads[index], _u32(len(encoded)), encoded, NO_REFERENCES)
+                if wires is not None:
+                    wires += (heads[index], _u32(len(encoded)), encoded, NO_REFERENCES)
         else:
             return None
         if required != self._required:
             return None
+        if wires is None:
+            if not ordered:
+                out.sort(key=_by_index)
+            return out, b""
         if not ordered:
             out.sort(key=_by_index)
             wires = [piece for value in out for piece in (

@@ -165,9 +165,9 @@ def validate(template: Template, data: object, *, exists: ExistsNow | None = Non
     if exists is not None or taken is not None or template_of is not None:
         return _now(avalidate(template, data, exists=_awaitable(exists),
                               taken=_awaitable(taken), template_of=_awaitable(template_of)))
-    values = compiled(template).values(data)
-    if values is not None:
-        return values
+    found = compiled(template).checked(data, 0, False)  # one call less than values()
+    if found is not None:
+        return found[0]
     outcome = _check_all(template, data)
     if outcome.problems:
         raise TemplateViolation(template.label(), outcome.problems)

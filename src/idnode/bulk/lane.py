@@ -7,11 +7,11 @@ are checked as the API checks them (:mod:`.registry`).
 
 Per row the cost is one template check (the compiled fast path,
 :mod:`idnode.templates.compiled`) and a handle split (the prefix's key, homing and shared
-values are worked out once per prefix); per batch one snapshot read of the existing
-records (:meth:`Store.get_records`) and one :meth:`Store.apply` of ``CreateHandle``
-operations (group commit; new records are written as one run, see
-:mod:`idnode.storage.creates`). Existing records are compared without timestamps, so
-re-importing the same data counts as done.
+values are worked out once per prefix); per batch one :meth:`Store.apply` of
+``CreateHandle`` operations (group commit; new records are written as one run, see
+:mod:`idnode.storage.creates`). Handles found stored are then read and compared without
+timestamps, so re-importing the same data counts as done (a batch that names a handle twice,
+and a dry run, read first instead).
 
 A lane holds no state about other batches beyond caches of what the store answered, so the
 import can run a second lane in a worker process (:mod:`.worker`) as long as batches are
@@ -287,18 +287,32 @@ class Lane:
         must have committed."""
         outcome = Outcome(batch.read, problems=[(number, handle, reasons, False)
                                                 for number, handle, reasons in batch.bad])
+        owners = [row for row, *_ in batch.rows]
         keys = [op.handle.key for op in batch.ops]
-        existing = self.store.get_records(keys)
-        if not existing and len(set(keys)) == len(keys):
-            # the usual batch, all new and distinct: nothing to compare
-            self._apply(batch.ops, batch.prepared,
-                        [row for row, *_ in batch.rows], outcome)
+        if not self.options.dry_run and len(set(keys)) == len(keys):
+            # The usual batch, of distinct handles: create them all at once. Those found
+            # stored come back as HandleExists and are compared afterwards, so a batch of
+            # new records is not read first.
+            clashed = self._apply(batch.ops, batch.prepared, owners, outcome, clashes=True)
+            if clashed:
+                self._merge([owners[n] for n in clashed], [batch.ops[n] for n in clashed],
+                            None, outcome)
             return outcome
+        self._merge(owners, batch.ops, batch.prepared, outcome)
+        return outcome
+
+    def _merge(self, owners: list[Row], given: list[CreateHandle],
+               given_prepared: list[Prepared | RegistryError | None] | None,
+               outcome: Outcome) -> None:
+        """Write ``given`` creates by what is stored: a record stored with the same values
+        is unchanged, with others a conflict (or overwritten with ``--overwrite``); a handle
+        given twice counts once."""
+        existing = self.store.get_records([op.handle.key for op in given])
         ops: list[CreateHandle] = []
         prepared: list[Prepared | RegistryError | None] = []
-        owners: list[Row] = []
+        rows: list[Row] = []
         seen: dict[str, tuple[CreateHandle, int]] = {}
-        for n, ((row, *_), op) in enumerate(zip(batch.rows, batch.ops, strict=True)):
+        for n, (row, op) in enumerate(zip(owners, given, strict=True)):
             key = op.handle.key
             first = seen.get(key)
             if first is not None:
@@ -312,7 +326,7 @@ class Lane:
             old = existing.get(key)
             if old is None:
                 ops.append(op)
-                prepared.append(batch.prepared[n] if batch.prepared else None)
+                prepared.append(given_prepared[n] if given_prepared else None)
             elif _shape(old.values) == _shape(op.values):
                 outcome.unchanged += 1
                 continue
@@ -322,23 +336,29 @@ class Lane:
             else:
                 ops.append(CreateHandle(op.handle, op.values, overwrite=True))
                 prepared.append(None)
-            owners.append(row)
-        self._apply(ops, prepared, owners, outcome)
-        return outcome
+            rows.append(row)
+        self._apply(ops, prepared, rows, outcome)
 
     def _apply(self, ops: list[CreateHandle], prepared: list[Prepared | RegistryError | None],
-               owners: list[Row], outcome: Outcome) -> None:
+               owners: list[Row], outcome: Outcome, *, clashes: bool = False) -> list[int]:
+        """Write ``ops`` and count what happened. With ``clashes``, creates of handles found
+        stored are not counted but returned (their positions in ``ops``), to be compared."""
         results: list[WriteResult] = [None] * len(ops) if self.options.dry_run else \
             self.store.apply(ops, prepared or None)
-        for op, row, result in zip(ops, owners, results, strict=True):
+        clashed: list[int] = []
+        for n, (op, row, result) in enumerate(zip(ops, owners, results, strict=True)):
             if isinstance(result, HandleExists):
-                _conflict(outcome, row, "created by someone else during the import")
+                if clashes:
+                    clashed.append(n)
+                else:
+                    _conflict(outcome, row, "created by someone else during the import")
             elif isinstance(result, RegistryError):
                 outcome.problems.append((row.number, row.handle, [str(result)], False))
             elif op.overwrite:
                 outcome.overwritten += 1
             else:
                 outcome.created += 1
+        return clashed
 
 
 def _conflict(outcome: Outcome, row: Row, reason: str) -> None:

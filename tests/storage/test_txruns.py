@@ -180,3 +180,23 @@ def test_a_run_body_spells_out_handles_only_when_they_differ_from_keys() -> None
     assert [e[:4] for e in run_entries(7, body)] == [
         (7, "88.1/a", "88.1/a", b"\x00" * 4), (8, "88.1/b", "88.1/B", b"")]
     assert [e[0] for e in run_entries(7, body, after=7)] == [8]
+
+
+@pytest.mark.parametrize("page", [1, 3, 7, 100])
+def test_a_mirror_follows_runs_page_by_page(tmp_path: Path, page: int) -> None:
+    with open_store(f"sqlite://{tmp_path}/p.db") as primary, \
+            open_store(f"sqlite://{tmp_path}/m.db") as mirror:
+        primary.home_prefix("88.1")
+        _play(primary)
+        while (txns := primary.txns_after(mirror.position(), page)):
+            mirror.replicate(txns)
+        assert _entries(mirror.txns_after(0, 100)) == _entries(primary.txns_after(0, 100))
+        assert mirror.position() == primary.last_txn_id()
+        for key in ("88.1/b", "88.1/k", "88.1/a", "88.1/Mixed Case"):
+            assert mirror.get_record(key) == primary.get_record(key)
+        # the mirror keeps each entry as a row of its own; the next run continues after
+        primary.apply(_creates("wx"))
+        while (txns := primary.txns_after(mirror.position(), page)):
+            mirror.replicate(txns)
+        assert mirror.last_txn_id() == primary.last_txn_id()
+        assert mirror.get_record("88.1/x") == primary.get_record("88.1/x")

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from idnode.bulk.interrupts import Interrupts
 from idnode.bulk.job import Counts, ImportJob, JobOptions
 from idnode.bulk.limits import DEFAULT_BATCH, MAX_BATCH, MIN_BATCH
 from idnode.bulk.progress import Progress
@@ -149,10 +150,12 @@ def _run(args: argparse.Namespace, store: Store, template: Template, path: Path,
                          else None, url=url)
     started = time.monotonic()
     progress = Progress(source.size, source.offset, quiet=args.quiet)
+    ctrl_c = Interrupts()
 
     def committed(offset: int, row: int) -> None:
         if args.dry_run:
             progress.update(counts.rows, offset)
+            ctrl_c.check()
             return
         if generation is not None:
             generation.bump()
@@ -160,9 +163,10 @@ def _run(args: argparse.Namespace, store: Store, template: Template, path: Path,
         state.report_bytes = report.size
         state.save(state_path(path))
         progress.update(counts.rows, offset)
+        ctrl_c.check()  # a Ctrl-C that was lost on the way stops the import here
 
     try:
-        with source:
+        with source, ctrl_c:
             ImportJob(store, template, options, report, committed, counts).run(source.rows())
         progress.update(counts.rows, source.size, force=True)
         if not args.dry_run:

@@ -20,7 +20,7 @@ from bulk.test_registry import (
 from idnode.errors import RegistryError
 from idnode.identifiers.handle import handle_key
 from idnode.storage import SQLiteStore, WriteOp, WriteResult
-from idnode.storage.creates import Prepared
+from idnode.storage.creates import Prepared, RunPlan
 from idnode.templates.claims import CLAIMS_FILE, claim_key
 from snms.test_claims import held_elsewhere
 
@@ -58,7 +58,7 @@ def test_a_batch_holds_its_values_until_it_has_committed(
 
     def apply(self: SQLiteStore, ops: Sequence[WriteOp],
               prepared: Sequence[Prepared | RegistryError | None] | None = None,
-              ) -> list[WriteResult]:
+              plan: RunPlan | None = None) -> list[WriteResult]:
         # what another process (a serving worker) gets for each value while a batch is
         # written: its own values are claimed, the batch before has committed and let go
         round_: list[str] = []
@@ -66,7 +66,7 @@ def test_a_batch_holds_its_values_until_it_has_committed(
             with held_elsewhere(home / CLAIMS_FILE, key(f"S-{n}")) as answer:
                 round_.append(answer)
         answers.append(round_)
-        return real(self, ops, prepared)
+        return real(self, ops, prepared, plan)
 
     monkeypatch.setattr(SQLiteStore, "apply", apply)
     assert run(home, data, serial_t, "--batch", "2") == 0

@@ -26,7 +26,7 @@ from idnode.config import load_config
 from idnode.errors import RegistryError, StorageError
 from idnode.identifiers.handle import handle_key
 from idnode.storage import SQLiteStore, WriteOp, WriteResult, open_store
-from idnode.storage.creates import Prepared
+from idnode.storage.creates import Prepared, RunPlan
 from idnode.templates import loads
 from services import drop_postgres_schema, postgres_url
 
@@ -275,11 +275,11 @@ def test_failed_batch_of_this_process_then_resume(
 
     def failing(self: SQLiteStore, ops: Sequence[WriteOp],
                 prepared: Sequence[Prepared | RegistryError | None] | None = None,
-                ) -> list[WriteResult]:
+                plan: RunPlan | None = None) -> list[WriteResult]:
         calls.append(len(ops))
         if len(calls) == 3:  # this process's third batch: the fifth
             raise StorageError(reason="disk gone (simulated)")
-        return real(self, ops, prepared)
+        return real(self, ops, prepared, plan)
 
     monkeypatch.setattr(SQLiteStore, "apply", failing)
     args = ["import", str(home), str(data), "--template", str(template_file), "--quiet",

@@ -19,7 +19,7 @@ from idnode.cli.main import main
 from idnode.config import load_config
 from idnode.errors import RegistryError, StorageError
 from idnode.storage import SQLiteStore, WriteOp, WriteResult, open_store
-from idnode.storage.creates import Prepared
+from idnode.storage.creates import Prepared, RunPlan
 from integration.nodeproc import NodeProcess, idnode
 
 
@@ -40,11 +40,11 @@ def test_failed_batch_then_resume(home: Path, tmp_path: Path, template_file: Pat
 
     def failing(self: SQLiteStore, ops: Sequence[WriteOp],
                 prepared: Sequence[Prepared | RegistryError | None] | None = None,
-                ) -> list[WriteResult]:
+                plan: RunPlan | None = None) -> list[WriteResult]:
         calls.append(len(ops))
         if len(calls) == 3:
             raise StorageError(reason="disk gone (simulated)")
-        return real(self, ops, prepared)
+        return real(self, ops, prepared, plan)
 
     monkeypatch.setattr(SQLiteStore, "apply", failing)
     args = ["import", str(home), str(data), "--template", str(template_file), "--quiet",

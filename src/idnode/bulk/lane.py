@@ -35,7 +35,7 @@ from idnode.identifiers.value import HandleValue, Reference
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
 from idnode.protocol.constants import MAX_HANDLE_LENGTH
 from idnode.storage import CreateHandle, Store, WriteResult
-from idnode.storage.creates import Prepared
+from idnode.storage.creates import Prepared, RunPlan
 from idnode.templates import Template, cited_version, template_values, validate
 from idnode.templates.compiled import compiled
 
@@ -110,6 +110,8 @@ class Batch:
     #: one create per row of ``rows``, and what the store works out for each beforehand
     ops: list[CreateHandle] = field(default_factory=list)
     prepared: list[Prepared | RegistryError | None] = field(default_factory=list)
+    #: the whole batch planned as one run of new records, when it can be
+    plan: RunPlan | None = None
     read: int = 0
     end: int = 0
     last_row: int = 0
@@ -281,19 +283,28 @@ class Lane:
                 (len(node) + len(values)).to_bytes(4, "big"), node_wire, wire)))
         if not self.options.dry_run:
             batch.prepared = self.store.prepare_creates(ops, encoded)
+            batch.plan = self.store.plan_run(ops, batch.prepared)
 
     def write(self, batch: Batch) -> Outcome:
         """Compare with what is stored, then one group commit. The batch written before
         must have committed."""
         outcome = Outcome(batch.read, problems=[(number, handle, reasons, False)
                                                 for number, handle, reasons in batch.bad])
+        plan, results = batch.plan, []
+        if plan is not None:  # the usual batch, planned whole: nothing left to work out
+            results = self.store.apply(batch.ops, batch.prepared, plan)
+            if results is plan.results:  # all created
+                outcome.created += len(results)
+                return outcome
         owners = [row for row, *_ in batch.rows]
         keys = [op.handle.key for op in batch.ops]
-        if not self.options.dry_run and len(set(keys)) == len(keys):
-            # The usual batch, of distinct handles: create them all at once. Those found
-            # stored come back as HandleExists and are compared afterwards, so a batch of
-            # new records is not read first.
-            clashed = self._apply(batch.ops, batch.prepared, owners, outcome, clashes=True)
+        if plan is not None or (not self.options.dry_run and len(set(keys)) == len(keys)):
+            # A batch of distinct handles: create them all at once. Those found stored
+            # come back as HandleExists and are compared afterwards, so a batch of new
+            # records is not read first.
+            clashed = self._count(results, batch.ops, owners, outcome, clashes=True) \
+                if plan is not None else \
+                self._apply(batch.ops, batch.prepared, owners, outcome, clashes=True)
             if clashed:
                 self._merge([owners[n] for n in clashed], [batch.ops[n] for n in clashed],
                             None, outcome)
@@ -341,10 +352,16 @@ class Lane:
 
     def _apply(self, ops: list[CreateHandle], prepared: list[Prepared | RegistryError | None],
                owners: list[Row], outcome: Outcome, *, clashes: bool = False) -> list[int]:
-        """Write ``ops`` and count what happened. With ``clashes``, creates of handles found
-        stored are not counted but returned (their positions in ``ops``), to be compared."""
+        """Write ``ops`` and count what happened (see :meth:`_count`)."""
         results: list[WriteResult] = [None] * len(ops) if self.options.dry_run else \
             self.store.apply(ops, prepared or None)
+        return self._count(results, ops, owners, outcome, clashes=clashes)
+
+    @staticmethod
+    def _count(results: list[WriteResult], ops: list[CreateHandle], owners: list[Row],
+               outcome: Outcome, *, clashes: bool) -> list[int]:
+        """Count the results of writing ``ops``. With ``clashes``, creates of handles found
+        stored are not counted but returned (their positions in ``ops``), to be compared."""
         clashed: list[int] = []
         for n, (op, row, result) in enumerate(zip(ops, owners, results, strict=True)):
             if isinstance(result, HandleExists):

@@ -40,7 +40,7 @@ from idnode.storage.core import (
     normalise_prefix,
     prefix_range,
 )
-from idnode.storage.creates import Prepared, RunCreates, plain_create_runs
+from idnode.storage.creates import Prepared, RunCreates, RunPlan, plain_create_runs
 from idnode.storage.digest import BUCKETS
 from idnode.storage.index import MAX_SEARCH_LIMIT, plan_search
 from idnode.storage.ops import (
@@ -300,13 +300,15 @@ class Store(Replicated, RunCreates):
     # -- writes -------------------------------------------------------------------------
     def apply(self, ops: Sequence[WriteOp],
               prepared: Sequence[Prepared | RegistryError | None] | None = None,
-              ) -> list[WriteResult]:
+              plan: RunPlan | None = None) -> list[WriteResult]:
         """Run ``ops`` in one database transaction (group commit).
 
         Each operation runs inside its own savepoint, so a failing operation is rolled back
         alone and the others still commit. The results are returned after the commit.
 
         :param prepared: :meth:`prepare_creates` of ``ops``, worked out beforehand.
+        :param plan: :meth:`plan_run` of ``ops`` and ``prepared``; when it holds, the
+            returned list is ``plan.results`` itself (every create succeeded).
         :returns: one result per operation: the record after the write (create, add, modify,
             remove), ``None`` (delete, home, unhome), or the :class:`RegistryError` the
             operation raised (not raised).
@@ -314,12 +316,17 @@ class Store(Replicated, RunCreates):
         """
         if prepared is not None and len(prepared) != len(ops):
             raise ValueError(f"{len(prepared)} prepared creates for {len(ops)} operations")
+        if plan is not None and (prepared is None or len(plan.keys) != len(ops)):
+            raise ValueError("a run's plan without its prepared creates, or for other ones")
         if not ops:
             self._check_open()
             return []
         with self._write_lock:
             self._check_open()  # under the lock: close() cannot slip in before the write
             try:
+                if plan is not None:
+                    with self._writing():
+                        return self._planned_run(ops, prepared or (), plan)
                 return self._run(ops, prepared)
             except StorageError:
                 raise

@@ -27,6 +27,9 @@ _ZERO_HASH = bytes(16)
 #: One buffered digest change: (key, bucket, new hash or None for gone, old XOR new as an
 #: int, change of the bucket's count).
 _Change = tuple[str, int, bytes | None, int, int]
+#: A planned run's digest changes (.creates.RunPlan): its (bucket, key, hash) rows, and per
+#: bucket the XOR of its new hashes and how many.
+_Planned = tuple[list[tuple[int, str, bytes]], dict[int, list[int]]]
 
 
 @dataclass(slots=True)
@@ -36,6 +39,8 @@ class _Pending:
 
     digests: list[_Change] = field(default_factory=list)
     counts: list[tuple[str, int]] = field(default_factory=list)
+    #: planned runs' changes, made before any of ``digests`` (a plan is a whole write)
+    planned: list[_Planned] = field(default_factory=list)
 
     def mark(self) -> tuple[int, int]:
         return len(self.digests), len(self.counts)
@@ -129,28 +134,37 @@ class DerivedData(StoreCore):
     def _flush_digests(self) -> None:
         """Write the transaction's buffered digest changes: each record's last hash, and
         each touched bucket's aggregate once."""
-        changes = self._buffered().digests
-        if not changes:
+        pending = self._buffered()
+        changes, planned = pending.digests, pending.planned
+        if not changes and not planned:
             return
-        hashes: dict[str, tuple[int, bytes | None]] = {}
+        rows: list[tuple[int, str, bytes]] = []
         deltas: dict[int, list[int]] = {}
+        if len(planned) == 1 and not changes:  # a planned run alone: merged beforehand
+            rows, deltas = planned[0]
+        else:
+            for logged, summed in planned:  # logged first: they were written first
+                rows.extend(logged)
+                _merge_deltas(deltas, summed)
+        hashes: dict[str, tuple[int, bytes | None]] = {}
         for key, bucket, new_hash, delta, count in changes:
             hashes[key] = (bucket, new_hash)
-            pending = deltas.get(bucket)
-            if pending is None:
+            pending_delta = deltas.get(bucket)
+            if pending_delta is None:
                 deltas[bucket] = [delta, count]
             else:
-                pending[0] ^= delta
-                pending[1] += count
+                pending_delta[0] ^= delta
+                pending_delta[1] += count
+        if hashes:
+            rows = [*rows, *((bucket, key, digest) for key, (bucket, digest) in hashes.items()
+                             if digest is not None)]
         self._write_hashes(
-            [(bucket, key, digest) for key, (bucket, digest) in hashes.items()
-             if digest is not None],
-            [(bucket, key) for key, (bucket, digest) in hashes.items() if digest is None])
+            rows, [(bucket, key) for key, (bucket, digest) in hashes.items() if digest is None])
         touched = sorted(bucket for bucket, (delta, count) in deltas.items() if delta or count)
         if not touched:
             return
         current = self._load_buckets(touched)
-        rows: list[tuple[int, bytes, int]] = []
+        updated: list[tuple[int, bytes, int]] = []
         gone: list[int] = []
         for bucket in touched:
             delta, count = deltas[bucket]
@@ -160,8 +174,8 @@ class DerivedData(StoreCore):
             if merged == 0 and total == 0:
                 gone.append(bucket)
             else:  # a negative or inconsistent total is kept: a comparison will show it
-                rows.append((bucket, merged.to_bytes(16, "big"), total))
-        self._write_buckets(rows, gone)
+                updated.append((bucket, merged.to_bytes(16, "big"), total))
+        self._write_buckets(updated, gone)
 
     # -- the reverse index --------------------------------------------------------------
     def _reindex(self, key: str, old: Iterable[HandleValue], values: Sequence[HandleValue],
@@ -186,3 +200,13 @@ class DerivedData(StoreCore):
             self._unindex(dropped.key, gone)
         self._tally(dropped.key, -1)
         self._rehash(dropped.key, dropped, None)
+
+
+def _merge_deltas(into: dict[int, list[int]], deltas: dict[int, list[int]]) -> None:
+    for bucket, (delta, count) in deltas.items():
+        pending = into.get(bucket)
+        if pending is None:
+            into[bucket] = [delta, count]
+        else:
+            pending[0] ^= delta
+            pending[1] += count

@@ -16,7 +16,7 @@ from idnode.storage.contract import prunable_prefix
 from idnode.storage.ops import OP_CREATE
 from idnode.storage.txruns import encode_run, run_entries
 
-__all__ = ["append_run", "cut", "delete", "newest_id", "nth_newest_id", "oldest_id",
+__all__ = ["append_body", "append_run", "cut", "delete", "newest_id", "nth_newest_id", "oldest_id",
            "prunable_ids", "rows_after"]
 
 #: a log entry as a ``txlog`` row: (id, ts, op, key, handle, encoded values)
@@ -51,11 +51,16 @@ def append_run(conn: sqlite3.Connection, ts: float,
                entries: Sequence[tuple[str, str, bytes]]) -> int:
     """Log ``(key, handle, encoded values)`` creates as one run; the last id it took (the
     caller moves AUTOINCREMENT's mark up to it, as for a copied entry)."""
+    return append_body(conn, ts, len(entries), encode_run(entries))
+
+
+def append_body(conn: sqlite3.Connection, ts: float, count: int, body: bytes) -> int:
+    """:func:`append_run` of ``count`` entries already encoded as ``body``."""
     row = conn.execute(_NEXT_ID).fetchone()
     first = (0 if row is None else int(row[0])) + 1
-    last = first + len(entries) - 1
+    last = first + count - 1
     conn.execute("INSERT INTO txruns (first, last, ts, body) VALUES (?, ?, ?, ?)",
-                 (first, last, ts, encode_run(entries)))
+                 (first, last, ts, body))
     return last
 
 

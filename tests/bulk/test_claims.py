@@ -20,7 +20,8 @@ from bulk.test_registry import (
 from idnode.errors import RegistryError
 from idnode.identifiers.handle import handle_key
 from idnode.storage import SQLiteStore, WriteOp, WriteResult
-from idnode.storage.creates import Prepared, RunPlan
+from idnode.storage.creates import Prepared
+from idnode.storage.plans import RunPlan
 from idnode.templates.claims import CLAIMS_FILE, claim_key
 from snms.test_claims import held_elsewhere
 

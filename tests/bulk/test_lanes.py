@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,10 @@ from idnode.bulk.state import state_path
 from idnode.bulk.worker import Worker
 from idnode.cli.main import main
 from idnode.config import load_config
-from idnode.errors import RegistryError, StorageError
+from idnode.errors import StorageError
 from idnode.identifiers.handle import handle_key
-from idnode.storage import SQLiteStore, WriteOp, WriteResult, open_store
-from idnode.storage.creates import Prepared, RunPlan
+from idnode.storage import SQLiteStore, open_store
+from idnode.storage.plans import RunPlan
 from idnode.templates import loads
 from services import drop_postgres_schema, postgres_url
 
@@ -270,18 +269,16 @@ def test_failed_batch_of_this_process_then_resume(
     monkeypatch.setattr(limits, "SPLIT_BYTES", 0)
     data = tmp_path / "rows.csv"
     data.write_text(csv_rows(50) + f"{PREFIX}/BAD,,x,1,\n", encoding="utf-8")
-    real = SQLiteStore.apply
+    real = SQLiteStore.create_new
     calls: list[int] = []
 
-    def failing(self: SQLiteStore, ops: Sequence[WriteOp],
-                prepared: Sequence[Prepared | RegistryError | None] | None = None,
-                plan: RunPlan | None = None) -> list[WriteResult]:
-        calls.append(len(ops))
+    def failing(self: SQLiteStore, plan: RunPlan) -> list[int]:
+        calls.append(len(plan.keys))
         if len(calls) == 3:  # this process's third batch: the fifth
             raise StorageError(reason="disk gone (simulated)")
-        return real(self, ops, prepared, plan)
+        return real(self, plan)
 
-    monkeypatch.setattr(SQLiteStore, "apply", failing)
+    monkeypatch.setattr(SQLiteStore, "create_new", failing)
     args = ["import", str(home), str(data), "--template", str(template_file), "--quiet",
             "--batch", "10"]
     assert main(args) != 0
@@ -289,7 +286,7 @@ def test_failed_batch_of_this_process_then_resume(
     state = json.loads(state_path(data).read_text())
     assert (state["row"], state["counts"]["created"], state["complete"]) == (41, 40, False)
     assert len(stored(home, 50)) == 40  # the failed batch wrote nothing
-    monkeypatch.setattr(SQLiteStore, "apply", real)
+    monkeypatch.setattr(SQLiteStore, "create_new", real)
     assert main([*args, "--resume"]) == 1  # the one bad row
     state = json.loads(state_path(data).read_text())
     assert state["complete"] and state["counts"]["created"] == 50

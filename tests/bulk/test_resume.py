@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ from bulk.conftest import PREFIX, csv_rows
 from idnode.bulk.state import state_path
 from idnode.cli.main import main
 from idnode.config import load_config
-from idnode.errors import RegistryError, StorageError
-from idnode.storage import SQLiteStore, WriteOp, WriteResult, open_store
-from idnode.storage.creates import Prepared, RunPlan
+from idnode.errors import StorageError
+from idnode.storage import SQLiteStore, open_store
+from idnode.storage.plans import RunPlan
 from integration.nodeproc import NodeProcess, idnode
 
 
@@ -35,25 +34,23 @@ def test_failed_batch_then_resume(home: Path, tmp_path: Path, template_file: Pat
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "rows.csv"
     data.write_text(csv_rows(50) + f"{PREFIX}/BAD,,x,1,\n", encoding="utf-8")
-    real = SQLiteStore.apply
+    real = SQLiteStore.create_new
     calls: list[int] = []
 
-    def failing(self: SQLiteStore, ops: Sequence[WriteOp],
-                prepared: Sequence[Prepared | RegistryError | None] | None = None,
-                plan: RunPlan | None = None) -> list[WriteResult]:
-        calls.append(len(ops))
+    def failing(self: SQLiteStore, plan: RunPlan) -> list[int]:
+        calls.append(len(plan.keys))
         if len(calls) == 3:
             raise StorageError(reason="disk gone (simulated)")
-        return real(self, ops, prepared, plan)
+        return real(self, plan)
 
-    monkeypatch.setattr(SQLiteStore, "apply", failing)
+    monkeypatch.setattr(SQLiteStore, "create_new", failing)
     args = ["import", str(home), str(data), "--template", str(template_file), "--quiet",
             "--batch", "10"]
     assert main(args) != 0
     state = json.loads(state_path(data).read_text())
     assert (state["row"], state["counts"]["created"], state["complete"]) == (21, 20, False)
     before = count(home)
-    monkeypatch.setattr(SQLiteStore, "apply", real)
+    monkeypatch.setattr(SQLiteStore, "create_new", real)
     assert main([*args, "--resume"]) == 1  # the one bad row
     state = json.loads(state_path(data).read_text())
     assert state["complete"] and state["counts"]["created"] == 50

@@ -106,9 +106,10 @@ def test_a_batch_is_committed_whole_with_a_result_per_operation() -> None:
     applied: list[int] = []
     original = store.apply
 
-    def apply(ops: list[CreateHandle], prepared: object = None) -> list[object]:
+    def apply(ops: list[CreateHandle], prepared: object = None,
+              plan: object = None) -> list[object]:
         applied.append(len(ops))
-        return original(ops, prepared)  # type: ignore[arg-type,return-value]
+        return original(ops, prepared, plan)  # type: ignore[arg-type,return-value]
 
     store.apply = apply  # type: ignore[assignment,method-assign]
 

@@ -25,17 +25,21 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from idnode.bulk.limits import DEFAULT_BATCH
 from idnode.bulk.registry import Registry, Unchecked
 from idnode.bulk.source import Row
-from idnode.errors import HandleExists, RegistryError, TemplateViolation
+from idnode.errors import HandleExists, RegistryError, TemplateViolation, TooManyValues
 from idnode.identifiers.handle import Handle, handle_key, prefix_handle
 from idnode.identifiers.value import HandleValue, Reference
 from idnode.identifiers.values.admin import ALL_PERMISSIONS, AdminData
 from idnode.protocol.constants import MAX_HANDLE_LENGTH
 from idnode.storage import CreateHandle, Store, WriteResult
-from idnode.storage.creates import Prepared, RunPlan
+from idnode.storage.contract import decode_value_list
+from idnode.storage.core import check_utf8
+from idnode.storage.creates import Prepared
+from idnode.storage.plans import RunPlan
 from idnode.templates import Template, cited_version, template_values, validate
 from idnode.templates.compiled import compiled
 
@@ -51,6 +55,7 @@ _GC_YOUNG = 100_000
 #: takes at most 4 a character)
 _SHORT_HANDLE = MAX_HANDLE_LENGTH // 4
 
+_by_index = attrgetter("index")
 _Shape = tuple[tuple[int, str, bytes, int, int, int, tuple[Reference, ...]], ...]
 #: (row number, handle, reasons, whether a conflict rather than a bad row)
 Problem = tuple[int, str, list[str], bool]
@@ -97,21 +102,28 @@ class JobOptions:
     url: str | None = None
 
 
+#: a good row: the row, its handle text and key, its home prefix, the values the template
+#: check gave (stamped; None when only their wire forms were made), those wire forms joined
+#: in index order when made, and how many values there are
+_Good = tuple[Row, str, str, str, list[HandleValue] | None, bytes | None, int]
+
+
 @dataclass(slots=True)
 class Batch:
-    """One batch's rows: read, checked and stamped, then prepared (:meth:`Lane.seal`)."""
+    """One batch's rows: read, checked and stamped, then planned or prepared
+    (:meth:`Lane.seal`)."""
 
-    #: good rows: the row, its handle, its home prefix, the values the template check gave
-    #: (stamped) and their wire forms joined, when the compiled check made them
-    rows: list[tuple[Row, Handle, str, list[HandleValue], bytes | None]] = \
-        field(default_factory=list)
+    rows: list[_Good] = field(default_factory=list)
     #: rows that failed their checks, reported with the batch's other outcomes
     bad: list[tuple[int, str, list[str]]] = field(default_factory=list)
-    #: one create per row of ``rows``, and what the store works out for each beforehand
+    #: the usual batch: its records planned as one run of new records (.storage.plans),
+    #: and each planned record's row
+    plan: RunPlan | None = None
+    owners: list[Row] = field(default_factory=list)
+    #: otherwise one create per row of ``rows``, and what the store works out for each
+    #: beforehand
     ops: list[CreateHandle] = field(default_factory=list)
     prepared: list[Prepared | RegistryError | None] = field(default_factory=list)
-    #: the whole batch planned as one run of new records, when it can be
-    plan: RunPlan | None = None
     read: int = 0
     end: int = 0
     last_row: int = 0
@@ -169,7 +181,10 @@ class Lane:
         """Check ``rows``, one batch of them."""
         batch = Batch(stamp=int(time.time()))
         good, bad, check, stamp = batch.rows, batch.bad, self._check, batch.stamp
-        prefixes, checked_of = self._prefixes, self._form.checked
+        prefixes = self._prefixes
+        # planned batches need only the values' wire forms (.storage.plans)
+        wires_of = self._form.encoded if self._planned else None
+        checked_of = self._form.checked
         plain = not self.registry.active
         row: Row | None = None
         for row in rows:
@@ -179,10 +194,18 @@ class Lane:
             known = prefixes.get(prefix)
             if plain and known is not None and suffix and len(text) <= _SHORT_HANDLE and \
                     text.isprintable() and row.problem is None:
-                found = checked_of(row.data, stamp)
-                if found is not None:
-                    good.append((row, _handle(text, known[0] + suffix), known[1], *found))
-                    continue
+                if wires_of is not None:
+                    wires = wires_of(row.data, stamp)
+                    if wires is not None:
+                        good.append((row, text, known[0] + suffix, known[1], None, wires[1],
+                                     wires[0]))
+                        continue
+                else:
+                    found = checked_of(row.data, stamp)
+                    if found is not None:
+                        good.append((row, text, known[0] + suffix, known[1], found[0],
+                                     found[1], len(found[0])))
+                        continue
             checked = check(row, stamp)
             if isinstance(checked, list):
                 bad.append((row.number, text, checked))
@@ -192,10 +215,16 @@ class Lane:
             batch.read, batch.end, batch.last_row = len(good) + len(bad), row.end, row.number
         return batch
 
+    @property
+    def _planned(self) -> bool:
+        """Whether batches are written as planned runs (:meth:`seal`)."""
+        return not self.options.dry_run and not self.registry.active
+
     def _check(self, row: Row, stamp: int,
-               ) -> tuple[Handle, str, list[HandleValue], bytes | None] | list[str]:
-        """The handle, its home prefix, the values to store (stamped ``stamp``) and their
-        wire forms if made, or the reasons the row is bad."""
+               ) -> tuple[str, str, str, list[HandleValue], bytes | None, int] | list[str]:
+        """The handle's text and key, its home prefix, the values to store (stamped
+        ``stamp``), their wire forms if made and their count, or the reasons the row is
+        bad."""
         if row.problem is not None:
             return [row.problem]
         text = row.handle
@@ -215,6 +244,10 @@ class Lane:
             home = handle.home_prefix
             if not self._is_homed(home):
                 return [f"handle: prefix {handle.prefix} is not homed in this node's store"]
+            try:
+                check_utf8(text)  # a lone surrogate (from JSON) passes Handle.parse
+            except RegistryError as exc:
+                return [f"handle: {exc}"]
             if home not in self._node:  # what every record under it holds
                 self._node[home] = self._node_values(handle)
             self._prefixes[prefix] = (handle.key[:len(prefix) + 1], home)
@@ -222,7 +255,7 @@ class Lane:
         if not registry.active:
             found = self._form.checked(row.data, stamp)
             if found is not None:
-                return handle, home, *found
+                return text, handle.key, home, found[0], found[1], len(found[0])
             try:  # not plainly right: the full check decides, and words why
                 values = validate(self.template, row.data)
             except TemplateViolation as exc:
@@ -237,7 +270,7 @@ class Lane:
             registry.accept(handle, row.number, values)
         for value in values:  # fresh from the check, seen by no one else
             _set_timestamp(value, stamp)
-        return handle, home, values, None
+        return text, handle.key, home, values, None, len(values)
 
     def _is_homed(self, prefix: str) -> bool:
         homed = self._homed.get(prefix)
@@ -264,8 +297,8 @@ class Lane:
 
     # -- one batch ----------------------------------------------------------------------
     def seal(self, batch: Batch) -> None:
-        """Make the batch's creates and let the store work them out, before the write: in a
-        worker process this overlaps the other lane's write."""
+        """Plan the batch's records, or make its creates and let the store work them out,
+        before the write: in a worker process this overlaps the other lane's write."""
         self.registry.sealed()
         stamp = batch.stamp
         # home → the values every record under it holds, stamped, and their wire forms
@@ -273,38 +306,71 @@ class Lane:
         for home, common in self._node.items():
             stamped = tuple(value.with_timestamp(stamp) for value in common)
             shared[home] = stamped, b"".join(value.to_wire() for value in stamped)
+        if self._planned and self._plan(batch, shared):
+            return
         ops, encoded = batch.ops, []
-        for _, handle, home, values, wire in batch.rows:
+        for _, text, key, home, values, wire, count in batch.rows:
             node, node_wire = shared[home]
-            ops.append(_create(handle, (*node, *values)))
+            given = values if values is not None else \
+                _decoded(key, count.to_bytes(4, "big") + (wire or b""))
+            ops.append(_create(_handle(text, key), (*node, *given)))
             # the record's encoding, so the store need not encode each value again (it uses
             # this only if the values are in index order, as the template's 2000s are)
             encoded.append(None if wire is None else b"".join((
-                (len(node) + len(values)).to_bytes(4, "big"), node_wire, wire)))
+                (len(node) + len(given)).to_bytes(4, "big"), node_wire, wire)))
         if not self.options.dry_run:
             batch.prepared = self.store.prepare_creates(ops, encoded)
-            batch.plan = self.store.plan_run(ops, batch.prepared)
+
+    def _plan(self, batch: Batch,
+              shared: dict[str, tuple[tuple[HandleValue, ...], bytes]]) -> bool:
+        """Plan the batch as one run of new records (.storage.plans), each encoded from its
+        node values and the wire forms the template check made; False when it names a
+        handle twice (it is then written create by create, see :meth:`write`)."""
+        records: list[tuple[str, str, bytes]] = []
+        owners, bad, limit = batch.owners, batch.bad, self.store.max_values
+        for row, text, key, home, values, made, given in batch.rows:
+            node, node_wire = shared[home]
+            # made by the full check, the values in the order it gave them
+            wire = made if made is not None else b"".join(
+                value.to_wire() for value in sorted(values or (), key=_by_index))
+            count = given + len(node)
+            if count > limit:
+                bad.append((row.number, text, [str(TooManyValues(count=count, limit=limit))]))
+                continue
+            records.append((key, text, b"".join((count.to_bytes(4, "big"), node_wire, wire))))
+            owners.append(row)
+        if len({key for key, _, _ in records}) != len(records):
+            del owners[:]
+            batch.bad = bad[:len(bad) - (len(batch.rows) - len(records))]
+            return False
+        types = {item.type for item in self.template.items}
+        types.update(value.type for common in self._node.values() for value in common)
+        batch.plan = self.store.plan_new(records, types)
+        return True
 
     def write(self, batch: Batch) -> Outcome:
         """Compare with what is stored, then one group commit. The batch written before
         must have committed."""
         outcome = Outcome(batch.read, problems=[(number, handle, reasons, False)
                                                 for number, handle, reasons in batch.bad])
-        plan, results = batch.plan, []
-        if plan is not None:  # the usual batch, planned whole: nothing left to work out
-            results = self.store.apply(batch.ops, batch.prepared, plan)
-            if results is plan.results:  # all created
-                outcome.created += len(results)
-                return outcome
+        plan = batch.plan
+        if plan is not None:
+            # The usual batch, planned whole: records whose handles are found stored are
+            # not written but compared afterwards, so a batch of new records is not read
+            # first.
+            clashed = self.store.create_new(plan)
+            outcome.created += len(plan.keys) - len(clashed)
+            if clashed:
+                self._merge([batch.owners[n] for n in clashed],
+                            [_create(_handle(text, key), _decoded(key, encoded))
+                             for key, text, encoded in (plan.rows[n] for n in clashed)],
+                            None, outcome)
+            return outcome
         owners = [row for row, *_ in batch.rows]
         keys = [op.handle.key for op in batch.ops]
-        if plan is not None or (not self.options.dry_run and len(set(keys)) == len(keys)):
-            # A batch of distinct handles: create them all at once. Those found stored
-            # come back as HandleExists and are compared afterwards, so a batch of new
-            # records is not read first.
-            clashed = self._count(results, batch.ops, owners, outcome, clashes=True) \
-                if plan is not None else \
-                self._apply(batch.ops, batch.prepared, owners, outcome, clashes=True)
+        if not self.options.dry_run and len(set(keys)) == len(keys):
+            # distinct handles: as above, those found stored come back as HandleExists
+            clashed = self._apply(batch.ops, batch.prepared, owners, outcome, clashes=True)
             if clashed:
                 self._merge([owners[n] for n in clashed], [batch.ops[n] for n in clashed],
                             None, outcome)
@@ -376,6 +442,11 @@ class Lane:
             else:
                 outcome.created += 1
         return clashed
+
+
+def _decoded(key: str, encoded: bytes) -> tuple[HandleValue, ...]:
+    """The values of a planned record (made here: :class:`StorageError` only if not)."""
+    return decode_value_list(key, encoded)
 
 
 def _conflict(outcome: Outcome, row: Row, reason: str) -> None:

@@ -133,7 +133,8 @@ class WriteQueue:
         # database's write lock, which other workers wait for) is taken; a lone write is
         # never part of a run of creates, so there is nothing to work out for it.
         prepared = self._store.prepare_creates(ops) if len(ops) > 1 else None
-        results = self._store.apply(ops, prepared)
+        plan = None if prepared is None else self._store.plan_run(ops, prepared)
+        results = self._store.apply(ops, prepared, plan)
         if self.confirm is not None:
             # At least this batch's last id (another process may have committed after it:
             # waiting for that too costs a little latency, never safety).

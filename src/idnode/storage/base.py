@@ -40,7 +40,7 @@ from idnode.storage.core import (
     normalise_prefix,
     prefix_range,
 )
-from idnode.storage.creates import Prepared, RunCreates, RunPlan, plain_create_runs
+from idnode.storage.creates import Prepared, plain_create_runs
 from idnode.storage.digest import BUCKETS
 from idnode.storage.index import MAX_SEARCH_LIMIT, plan_search
 from idnode.storage.ops import (
@@ -63,6 +63,7 @@ from idnode.storage.ops import (
     WriteOp,
     WriteResult,
 )
+from idnode.storage.plans import PlannedRuns, RunPlan
 from idnode.storage.replicated import Replicated
 from idnode.storage.search import find
 
@@ -93,7 +94,7 @@ def _index_list(indexes: Iterable[int]) -> str:
     return ", ".join(str(index) for index in sorted(indexes))
 
 
-class Store(Replicated, RunCreates):
+class Store(Replicated, PlannedRuns):
     """A handle store. Thread-safe: reads from any thread, writes serialised internally.
 
     Use :func:`idnode.storage.open_store` to get one.

@@ -31,7 +31,7 @@ from idnode.storage.digest import hash_and_bucket
 from idnode.storage.index import IndexEntry, index_entries
 from idnode.storage.ops import OP_CREATE, CreateHandle, Record, WriteOp, WriteResult
 
-__all__ = ["NewRecord", "Prepared", "RunCreates", "RunPlan", "is_plain_create",
+__all__ = ["NewRecord", "Prepared", "RunCreates", "is_plain_create", "new_record",
            "plain_create_runs"]
 
 #: One new record as the backends write it: key, handle text, values in index order, and
@@ -55,27 +55,6 @@ class Prepared(NamedTuple):
     digest: bytes
     bucket: int
     entries: list[IndexEntry]
-
-
-class RunPlan(NamedTuple):
-    """A whole group of plain creates of distinct handles worked out before its transaction
-    (:meth:`RunCreates.plan_run`): everything the write does when none of the handles
-    exists yet, so that the write itself (serialised under the database's lock) only
-    checks that and hands the database the rows. The bulk importer plans a batch in one
-    process while another writes."""
-
-    keys: list[str]
-    rows: list[NewRecord]
-    entries: list[tuple[str, list[IndexEntry]]]
-    #: the record hashes as the digests log them: (bucket, key, hash), in order
-    hashes: list[tuple[int, str, bytes]]
-    #: bucket → [XOR of its new hashes, how many]
-    deltas: dict[int, list[int]]
-    counts: list[tuple[str, int]]
-    #: one result per create, when all are created
-    results: list[WriteResult]
-    #: what the backend made of the rows beforehand (:meth:`RunCreates._plan_rows`)
-    backend: object
 
 
 class RunCreates(Backfill):
@@ -135,67 +114,6 @@ class RunCreates(Backfill):
         digest, bucket = hash_and_bucket(key, text, encoded)
         return Prepared(key, text, values, encoded, digest, bucket, entries)
 
-    def plan_run(self, ops: Sequence[WriteOp],
-                 prepared: Sequence[Prepared | RegistryError | None]) -> RunPlan | None:
-        """Plan ``ops`` as one run (see :class:`RunPlan`), given their :meth:`prepare_creates`;
-        None unless all are plain creates of distinct handles whose values passed their
-        checks. Hand the plan to :meth:`apply` with the same ``ops`` and ``prepared``."""
-        items = [item for item in prepared if type(item) is Prepared]
-        if len(items) != len(ops) or len(ops) < 2:
-            return None
-        keys = [item.key for item in items]
-        if len(set(keys)) != len(keys):
-            return None
-        deltas: dict[int, list[int]] = {}
-        counts: dict[str, int] = {}
-        hashes: list[tuple[int, str, bytes]] = []
-        entries: list[tuple[str, list[IndexEntry]]] = []
-        for key, _, _, _, digest, bucket, index in items:
-            hashes.append((bucket, key, digest))
-            pending = deltas.get(bucket)
-            if pending is None:
-                deltas[bucket] = [int.from_bytes(digest, "big"), 1]
-            else:
-                pending[0] ^= int.from_bytes(digest, "big")
-                pending[1] += 1
-            prefix = prefix_of(key)
-            counts[prefix] = counts.get(prefix, 0) + 1
-            if index:
-                entries.append((key, index))
-        rows: list[NewRecord] = [(item.key, item.text, item.values, item.encoded)
-                                 for item in items]
-        results: list[WriteResult] = [_record(item.text, item.key, item.values)
-                                      for item in items]
-        return RunPlan(keys, rows, entries, hashes, deltas, list(counts.items()), results,
-                       self._plan_rows(rows))
-
-    def _plan_rows(self, rows: Sequence[NewRecord]) -> object:
-        """What a backend makes of a planned run's rows before the transaction (its
-        statements' parameters, say); :meth:`_write_planned` gets it back."""
-        return None
-
-    def _write_planned(self, plan: RunPlan, timestamp: float) -> None:
-        """Write a planned run's records and log entries (none of its handles exists)."""
-        self._insert_records(plan.rows)
-        self._append_txns([(timestamp, OP_CREATE, key, text, values, encoded)
-                           for key, text, values, encoded in plan.rows])
-
-    def _planned_run(self, ops: Sequence[WriteOp],
-                     prepared: Sequence[Prepared | RegistryError | None],
-                     plan: RunPlan) -> list[WriteResult]:
-        """Write the planned ``ops`` inside the open write transaction: as planned when none
-        of their handles exists (``plan.results`` itself is returned), else one by one as
-        :meth:`_create_run` does."""
-        if self._existing_keys(plan.keys):
-            return self._create_run(ops, prepared)
-        pending = self._buffered()
-        pending.counts.extend(plan.counts)
-        pending.planned.append((plan.hashes, plan.deltas))
-        self._write_planned(plan, time.time())
-        if plan.entries:
-            self._index_many(plan.entries)
-        return plan.results
-
     def _create_run(self, ops: Sequence[WriteOp],
                     prepared: Sequence[Prepared | RegistryError | None]) -> list[WriteResult]:
         """Create each of ``ops`` (distinct keys, :func:`is_plain_create`), inside the open
@@ -230,7 +148,7 @@ class RunCreates(Backfill):
                             int.from_bytes(item.digest, "big"), 1))
             prefix = prefix_of(key)
             counts[prefix] = counts.get(prefix, 0) + 1
-            results[n] = _record(item.text, key, item.values)
+            results[n] = new_record(item.text, key, item.values)
         pending.counts.extend(counts.items())  # a run has no savepoints to undo them in
         if rows:
             self._insert_records(rows)
@@ -271,7 +189,7 @@ _set_handle, _set_key, _set_values = (Record.__dict__[name].__set__
                                       for name in ("handle", "key", "values"))
 
 
-def _record(handle: str, key: str, values: tuple[HandleValue, ...]) -> Record:
+def new_record(handle: str, key: str, values: tuple[HandleValue, ...]) -> Record:
     """``Record(handle, key, values)`` in half the time (a frozen dataclass's __init__ sets
     each field the slow way); one is made per new record of a run."""
     record: Record = _new(Record)

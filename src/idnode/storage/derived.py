@@ -27,7 +27,7 @@ _ZERO_HASH = bytes(16)
 #: One buffered digest change: (key, bucket, new hash or None for gone, old XOR new as an
 #: int, change of the bucket's count).
 _Change = tuple[str, int, bytes | None, int, int]
-#: A planned run's digest changes (.creates.RunPlan): its (bucket, key, hash) rows, and per
+#: A planned run's digest changes (.plans.RunPlan): its (bucket, key, hash) rows, and per
 #: bucket the XOR of its new hashes and how many.
 _Planned = tuple[list[tuple[int, str, bytes]], dict[int, list[int]]]
 

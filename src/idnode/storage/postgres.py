@@ -52,7 +52,8 @@ from idnode.storage.contract import (
     upgrade_meta,
 )
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
-from idnode.storage.ops import Record, Txn
+from idnode.storage.ops import OP_CREATE, Record, Txn
+from idnode.storage.plans import RunPlan
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "redact_url", "split_url"]
 
@@ -338,6 +339,13 @@ class PostgresStore(Store):
         self._writer().execute(_HANDLES_MANY, ([key for key, _, _, _ in rows],
                                                [handle for _, handle, _, _ in rows],
                                                [encoded for _, _, _, encoded in rows]))
+
+    def _write_planned(self, plan: RunPlan, timestamp: float) -> None:
+        conn = self._writer()
+        keys, handles, encoded = ([row[n] for row in plan.rows] for n in range(3))
+        conn.execute(_HANDLES_MANY, (keys, handles, encoded))
+        conn.execute(_TXNS_MANY, ([timestamp] * len(keys), [OP_CREATE] * len(keys), keys,
+                                  handles, encoded))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         entries = [(t, data, key, idx) for key, entries in rows for t, data, idx in entries]

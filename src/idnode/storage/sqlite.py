@@ -51,9 +51,9 @@ from idnode.storage.contract import (
     decode_value_list,
     upgrade_meta,
 )
-from idnode.storage.creates import NewRecord, RunPlan
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import OP_CREATE, Record, Txn
+from idnode.storage.plans import PlannedRow, RunPlan
 from idnode.storage.turns import WriterTurns
 from idnode.storage.txruns import encode_run
 
@@ -147,8 +147,6 @@ _KEYS = ("SELECT key FROM {table} WHERE type = ? AND {column} >= ?{high} AND {co
          " AND key >= ?{stop} LIMIT ?")
 _MANY = "SELECT key, handle, vals FROM handles WHERE key IN ({marks})"
 _SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
-#: a planned run as _plan_rows makes it: the handles rows' parameters, the log run's body
-_PlannedRows = tuple[list[tuple[str, str, bytes]], bytes]
 
 
 def sqlite_path(url: str) -> str:
@@ -404,15 +402,15 @@ class SQLiteStore(Store):
         self._writer.executemany("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)",
                                  [(key, handle, encoded) for key, handle, _, encoded in rows])
 
-    def _plan_rows(self, rows: Sequence[NewRecord]) -> object:
-        return ([(key, handle, encoded) for key, handle, _, encoded in rows],
-                encode_run([(key, handle, encoded) for key, handle, _, encoded in rows]))
+    def _plan_rows(self, rows: Sequence[PlannedRow]) -> object:
+        return encode_run(rows)
 
     def _write_planned(self, plan: RunPlan, timestamp: float) -> None:
-        params, body = cast(_PlannedRows, plan.backend)
         writer = self._writer
-        writer.executemany("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)", params)
-        self._reserve_txn_ids(txlog.append_body(writer, timestamp, len(params), body))
+        writer.executemany("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)",
+                           plan.rows)
+        self._reserve_txn_ids(txlog.append_body(writer, timestamp, len(plan.rows),
+                                                cast(bytes, plan.backend)))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         forward, reverse = _INDEX

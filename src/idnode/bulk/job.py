@@ -48,9 +48,15 @@ class Counts:
 OnBatch = Callable[[int, int], None]
 
 
-def _chunks(items: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
-    while chunk := list(islice(items, size)):
-        yield chunk
+def _row_batches(rows: Iterable[Row], size: int) -> Iterator[Iterable[Row]]:
+    """``rows`` in batches of ``size``, until one is empty. Of :class:`Rows`, each batch is
+    parsed at once (:meth:`~.source.Parser.rows`: faster than row by row)."""
+    if isinstance(rows, Rows):
+        yield from map(rows.parser.rows, rows.batches(size))
+        return
+    it = iter(rows)
+    while True:
+        yield islice(it, size)
 
 
 class ImportJob:
@@ -76,9 +82,9 @@ class ImportJob:
         return self.counts
 
     def _run_here(self, rows: Iterable[Row]) -> None:
-        lane, size, it = self.lane, self.options.batch, iter(rows)
-        while True:
-            batch = lane.read(islice(it, size))  # bad rows count too: checkpoints keep coming
+        lane = self.lane
+        for some in _row_batches(rows, self.options.batch):
+            batch = lane.read(some)  # bad rows count too: checkpoints keep coming
             if not batch.read:
                 return
             lane.seal(batch)
@@ -97,13 +103,13 @@ class ImportJob:
         worker's. In each round this lane checks and prepares its batch while the worker
         writes the one before; once that has committed, the worker is handed the next batch
         to check and prepare while this lane writes."""
-        lane, parse = self.lane, rows.parser.row
-        chunks = _chunks(rows.records, self.options.batch)
+        lane, parse = self.lane, rows.parser.rows
+        chunks = rows.batches(self.options.batch)
         worker = Worker(self.store, self.template, self.options, rows.parser)
         try:
             theirs: list[RawRecord] | None = None  # the worker's batch being written
             for own in chunks:
-                batch = lane.read(parse(record) for record in own)
+                batch = lane.read(parse(own))
                 lane.seal(batch)
                 following = next(chunks, None)
                 if theirs is not None:

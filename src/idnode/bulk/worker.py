@@ -172,7 +172,7 @@ def _serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
             assert isinstance(message, tuple)
             kind, body = message
             if kind == "batch":
-                batch = lane.read(parser.row(record) for record in body)
+                batch = lane.read(parser.rows(body))
                 lane.seal(batch)
                 ready.append(batch)
             else:  # the turn of the oldest batch

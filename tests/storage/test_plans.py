@@ -8,6 +8,7 @@ import pytest
 from idnode.errors import HandleExists, TooManyValues
 from idnode.identifiers.value import HandleValue, encode_values
 from idnode.storage import CreateHandle, DeleteHandle, Record, Store, open_store
+from idnode.storage.digest import hash_and_bucket, hashes_and_buckets
 
 from .conftest import Opener
 from .helpers import check_digests, h, v
@@ -133,3 +134,11 @@ def test_a_planned_run_and_other_writes_in_one_transaction(store: Store) -> None
     assert not store.exists("88.1/item-1") and store.exists("88.1/item-5")
     assert store.count_handles("88.1") == 6
     check_digests(store)
+
+
+@pytest.mark.parametrize(("key", "text"), [("88.1/a", "88.1/a"), ("88.1/A", "88.1/a"),
+                                           ("88.1/扳手", "88.1/扳手"), ("X/1", "x/1")])
+def test_a_run_is_hashed_as_each_record(key: str, text: str) -> None:
+    encoded = encode_values(_values(1))
+    digest, bucket = hash_and_bucket(key, text, encoded)
+    assert hashes_and_buckets([(key, text, encoded)] * 2) == [(bucket, key, digest)] * 2

@@ -58,6 +58,22 @@ def _wires_agree(template: Template, data: object, fast: list[HandleValue] | Non
             values, wire = found
             assert values == [value.with_timestamp(stamp) for value in fast]
             assert wire == b"".join(value.to_wire() for value in values)
+        # the importer's form: the count and the same wire forms, or None (data not keyed
+        # by type name, items out of index order: then checked() decides)
+        wires = compiled(template).encoded(data, stamp)
+        if wires is not None:
+            assert found is not None and wires == (len(found[0]), found[1])
+        elif found is not None and isinstance(data, dict):
+            index = {item.type: item.index for item in template.items}
+            given = [index[key] for key, raw in data.items() if _given(raw)]
+            assert given != sorted(given)
+
+
+def _given(raw: object) -> bool:
+    """Whether a cell gives a value (an empty one gives none)."""
+    if isinstance(raw, dict):
+        raw = raw.get("value")
+    return raw is not None and raw != ""
 
 
 def test_fast_value_is_a_handle_value() -> None:

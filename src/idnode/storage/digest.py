@@ -21,7 +21,8 @@ from itertools import pairwise
 from idnode.identifiers.value import HandleValue, encode_values
 from idnode.storage.ops import Record
 
-__all__ = ["BUCKETS", "bucket_of", "hash_and_bucket", "hash_record", "record_hash"]
+__all__ = ["BUCKETS", "bucket_of", "hash_and_bucket", "hash_record", "hashes_and_buckets",
+           "record_hash"]
 
 #: How many buckets the key space is hashed into (the first 12 bits of a key's hash).
 BUCKETS = 4096
@@ -63,6 +64,27 @@ def hash_and_bucket(key: str, handle: str, encoded: bytes) -> tuple[bytes, int]:
     first = _blake2b_128(key_bytes)
     return (_blake2b_128(_fields(key_bytes, handle.encode("utf-8"), encoded)),
             (first[0] << 4) | (first[1] >> 4))
+
+
+def hashes_and_buckets(records: Sequence[tuple[str, str, bytes]],
+                       ) -> list[tuple[int, str, bytes]]:
+    """``(bucket, key, hash)`` of each ``(key, handle, encoded values)``: :func:`hash_and_bucket`
+    over a run of records, in one loop (the bulk importer hashes every record it writes)."""
+    copy = _BLAKE2B_128.copy
+    out: list[tuple[int, str, bytes]] = []
+    append = out.append
+    for key, handle, encoded in records:
+        key_bytes = key.encode("utf-8")
+        handle_bytes = key_bytes if handle == key else handle.encode("utf-8")
+        state = copy()
+        state.update(key_bytes)
+        first = state.digest()
+        state = copy()
+        state.update(b"".join((len(key_bytes).to_bytes(4, "big"), key_bytes,
+                               len(handle_bytes).to_bytes(4, "big"), handle_bytes,
+                               len(encoded).to_bytes(4, "big"), encoded)))
+        append(((first[0] << 4) | (first[1] >> 4), key, state.digest()))
+    return out
 
 
 def _fields(key: bytes, handle: bytes, encoded: bytes) -> bytes:

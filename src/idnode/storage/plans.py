@@ -31,7 +31,7 @@ from idnode.identifiers.handle import ascii_upper
 from idnode.storage.contract import decode_value_list
 from idnode.storage.core import prefix_of
 from idnode.storage.creates import Prepared, RunCreates, new_record
-from idnode.storage.digest import hash_and_bucket
+from idnode.storage.digest import hashes_and_buckets
 from idnode.storage.index import IndexEntry, index_entries
 from idnode.storage.ops import OP_CREATE, WriteOp, WriteResult
 
@@ -95,12 +95,10 @@ class PlannedRuns(RunCreates):
         if len(set(keys)) != len(keys):
             raise ValueError("a planned run names a handle twice")
         limit = self.max_values
-        hashes: list[tuple[int, str, bytes]] = []
-        for key, text, encoded in records:
-            if int.from_bytes(encoded[:4], "big") > limit:
-                raise TooManyValues(count=int.from_bytes(encoded[:4], "big"), limit=limit)
-            digest, bucket = hash_and_bucket(key, text, encoded)
-            hashes.append((bucket, key, digest))
+        most = max((int.from_bytes(encoded[:4], "big") for _, _, encoded in records), default=0)
+        if most > limit:
+            raise TooManyValues(count=most, limit=limit)
+        hashes = hashes_and_buckets(records)
         entries: list[tuple[str, list[IndexEntry]]] = []
         indexed = self.index_types
         if any(ascii_upper(kind) in indexed for kind in types):
@@ -176,15 +174,19 @@ class PlannedRuns(RunCreates):
               entries: list[tuple[str, list[IndexEntry]]],
               results: list[WriteResult] | None) -> RunPlan:
         deltas: dict[int, list[int]] = {}
-        counts: dict[str, int] = {}
-        for bucket, key, digest in hashes:
+        for bucket, _, digest in hashes:
             pending = deltas.get(bucket)
             if pending is None:
                 deltas[bucket] = [int.from_bytes(digest, "big"), 1]
             else:
                 pending[0] ^= int.from_bytes(digest, "big")
                 pending[1] += 1
-            prefix = prefix_of(key)
+        counts: dict[str, int] = {}
+        prefix, length = "", 0
+        for key in keys:  # runs are mostly of one prefix: compare, rather than split, each
+            if key[length:length + 1] != "/" or not key.startswith(prefix):
+                prefix = prefix_of(key)
+                length = len(prefix)
             counts[prefix] = counts.get(prefix, 0) + 1
         return RunPlan(keys, rows, entries, hashes, deltas, list(counts.items()), results,
                        self._plan_rows(rows))

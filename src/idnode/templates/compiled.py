@@ -278,22 +278,37 @@ class Compiled:
     def encoded(self, data: object, stamp: int) -> tuple[int, bytes] | None:
         """For data keyed by type name (an import's row): how many values :meth:`checked`
         would make, and their wire forms joined, without making the values; or None (let
-        :meth:`checked` decide, which it also does for items given out of index order)."""
+        :meth:`checked` decide, which it also does for items given out of index order).
+        The loop of :meth:`_dict_items`, written out again: this runs for every row."""
         if not self._published or type(data) is not dict:
             return None
-        items = self._dict_items(data, self._heads(stamp)[0])
-        if items is None:
-            return None
+        enabled = self._heads(stamp)[0]
         wires: list[bytes] = []
-        required = 0
-        for _, _, encoded, head, needed, in_order in items:
-            if not in_order:
+        required = last = 0
+        for key, raw in data.items():
+            known = enabled.get(key)
+            if known is None:
                 return None
+            index, _, check_, needed, head = known
+            if type(raw) is dict and "format" in raw:  # SNMS {"format", "value"}
+                if raw["format"] != "string" or len(raw) - ("value" in raw) != 1:
+                    return None
+                raw = raw.get("value")  # noqa: PLW2901 - the value inside
+            if raw is None or raw == "":
+                continue
+            text = check_(raw)
+            if text is None or index < last:
+                return None
+            try:
+                encoded = text.encode()
+            except UnicodeEncodeError:
+                return None
+            last = index
             required += needed
             wires += (head, _u32(len(encoded)), encoded, NO_REFERENCES)
         if required != self._required:
             return None
-        return len(items), b"".join(wires)
+        return len(wires) >> 2, b"".join(wires)
 
     @staticmethod
     def _dict_items(data: dict[object, object], enabled: dict[str, _Enabled],

@@ -28,6 +28,7 @@ from idnode.storage import SQLiteStore, open_store
 from idnode.storage.plans import RunPlan
 from idnode.templates import loads
 from services import drop_postgres_schema, postgres_url
+from storage.helpers import check_digests
 
 
 def mixed_csv(n: int, start: int = 0, *, quantity: int = 0) -> bytes:
@@ -159,6 +160,8 @@ def test_same_results_with_and_without_the_worker(
         extra: tuple[str, ...]) -> None:
     mixed = mixed_csv if suffix == "csv" else mixed_jsonl
     results = []
+    # this process folds logged record hashes during its batches (the worker only at 262,144)
+    monkeypatch.setattr("idnode.storage.sqlite.BULK_FOLD", 20)
     for split in (False, True):
         monkeypatch.setattr(limits, "SPLIT_BYTES", 0 if split else 1 << 60)
         home = make_home(tmp_path / f"node-{split}")
@@ -173,6 +176,10 @@ def test_same_results_with_and_without_the_worker(
         for process in workers:
             assert process.process.returncode == 0
         assert len(workers) == (2 if split else 0)
+        with open_store(load_config(home).storage_url) as store:
+            check_digests(store)
+            assert isinstance(store, SQLiteStore)  # an import leaves its hashes folded
+            assert store._writer.execute("SELECT count(*) FROM hash_log").fetchone()[0] == 0
     assert results[0] == results[1]
     summary = results[0][1][1]
     assert summary["created"] and summary["bad"] and summary["conflicts"]

@@ -77,6 +77,7 @@ class ImportJob:
                     self._run_split(rows)
                 else:
                     self._run_here(rows)
+            self.lane.finish()
         finally:
             self.lane.registry.close()
         return self.counts
@@ -89,6 +90,7 @@ class ImportJob:
                 return
             lane.seal(batch)
             self._settle(lane.write(batch), batch.end, batch.last_row)
+            lane.tidy()
 
     def _split(self, remaining: int) -> bool:
         """A worker process pays for a large input that it can share. Not for a dry run
@@ -119,6 +121,7 @@ class ImportJob:
                 self._settle(lane.write(batch), batch.end, batch.last_row)
                 if following is not None:
                     worker.turn()
+                lane.tidy()
                 theirs = following
             if theirs is not None:
                 self._settle(worker.outcome(), theirs[-1][1], theirs[-1][0])

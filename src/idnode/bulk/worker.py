@@ -177,6 +177,7 @@ def _serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
                 ready.append(batch)
             else:  # the turn of the oldest batch
                 _send(outbox, ("done", lane.write(ready.pop(0))))
+                lane.tidy()  # while the parent writes
     finally:
         store.close()
 

@@ -425,6 +425,28 @@ class Store(Replicated, PlannedRuns):
         """
         return self._prune_txns(before, keep, PRUNE_BATCH)
 
+    def bulk_writes(self) -> None:
+        """Tune this store object for a bulk job (an import) that writes large groups and
+        calls :meth:`checkpoint` after each, while another process writes (SQLite: commits
+        leave most of the copying of the write-ahead log to those checkpoints, and the
+        logged record hashes are folded in larger passes; nothing to do elsewhere). Other
+        store objects on the same database are not affected. End with
+        :meth:`end_bulk_writes`."""
+
+    def end_bulk_writes(self) -> None:
+        """Undo :meth:`bulk_writes`, leaving the database as other writes keep it (SQLite:
+        the record hashes the job logged are folded, the log checkpointed).
+
+        :raises StorageError: the database could not be written.
+        """
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database without holding up
+        writers (SQLite; nothing to do elsewhere).
+
+        :raises StorageError: the database could not be read or written.
+        """
+
     def close(self) -> None:
         """Release connections; later calls raise :class:`StorageError`. Idempotent."""
         with self._write_lock:

@@ -145,16 +145,12 @@ class DerivedData(StoreCore):
         else:
             for logged, summed in planned:  # logged first: they were written first
                 rows.extend(logged)
-                _merge_deltas(deltas, summed)
+                _add_deltas(deltas, ((bucket, delta, count)
+                                     for bucket, (delta, count) in summed.items()))
         hashes: dict[str, tuple[int, bytes | None]] = {}
-        for key, bucket, new_hash, delta, count in changes:
+        for key, bucket, new_hash, _, _ in changes:
             hashes[key] = (bucket, new_hash)
-            pending_delta = deltas.get(bucket)
-            if pending_delta is None:
-                deltas[bucket] = [delta, count]
-            else:
-                pending_delta[0] ^= delta
-                pending_delta[1] += count
+        _add_deltas(deltas, ((bucket, delta, count) for _, bucket, _, delta, count in changes))
         if hashes:
             rows = [*rows, *((bucket, key, digest) for key, (bucket, digest) in hashes.items()
                              if digest is not None)]
@@ -202,8 +198,9 @@ class DerivedData(StoreCore):
         self._rehash(dropped.key, dropped, None)
 
 
-def _merge_deltas(into: dict[int, list[int]], deltas: dict[int, list[int]]) -> None:
-    for bucket, (delta, count) in deltas.items():
+def _add_deltas(into: dict[int, list[int]], deltas: Iterable[tuple[int, int, int]]) -> None:
+    """Add ``(bucket, XOR of hashes, count)`` changes to the per-bucket sums ``into``."""
+    for bucket, delta, count in deltas:
         pending = into.get(bucket)
         if pending is None:
             into[bucket] = [delta, count]

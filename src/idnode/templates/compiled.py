@@ -279,7 +279,8 @@ class Compiled:
         """For data keyed by type name (an import's row): how many values :meth:`checked`
         would make, and their wire forms joined, without making the values; or None (let
         :meth:`checked` decide, which it also does for items given out of index order).
-        The loop of :meth:`_dict_items`, written out again: this runs for every row."""
+        The loop of :meth:`checked` for such data, written out again without the values:
+        this runs for every imported row."""
         if not self._published or type(data) is not dict:
             return None
         enabled = self._heads(stamp)[0]
@@ -310,39 +311,6 @@ class Compiled:
             return None
         return len(wires) >> 2, b"".join(wires)
 
-    @staticmethod
-    def _dict_items(data: dict[object, object], enabled: dict[str, _Enabled],
-                    ) -> list[tuple[int, str, bytes, bytes, bool, bool]] | None:
-        """Each given item of ``data`` keyed by type name: its index, type, data as stored,
-        wire head, whether required, and whether its index follows the one before; None
-        when one is not plainly right. (Distinct keys name distinct items: no duplicates to
-        look for.)"""
-        out: list[tuple[int, str, bytes, bytes, bool, bool]] = []
-        append = out.append
-        last = 0
-        for key, raw in data.items():
-            known = enabled.get(key)  # type: ignore[call-overload]  # any key: None if not str
-            if known is None:
-                return None
-            index, type_, check_, needed, head = known
-            given = raw
-            if type(given) is dict and "format" in given:  # SNMS {"format", "value"}
-                if given["format"] != "string" or len(given) - ("value" in given) != 1:
-                    return None
-                given = given.get("value")
-            if given is None or given == "":
-                continue
-            text = check_(given)
-            if text is None:
-                return None
-            try:
-                encoded = text.encode()
-            except UnicodeEncodeError:
-                return None
-            append((index, type_, encoded, head, needed, index > last))
-            last = index
-        return out
-
     def checked(self, data: object, stamp: int, wire: bool = True,
                 ) -> tuple[list[HandleValue], bytes] | None:
         """The values to store for ``data``, stamped ``stamp`` (a valid timestamp: it is not
@@ -363,11 +331,29 @@ class Compiled:
         seen = required = last = 0
         ordered = True
         if type(data) is dict:
-            items = self._dict_items(data, enabled)
-            if items is None:
-                return None
-            for index, type_, encoded, head, needed, in_order in items:
-                ordered = ordered and in_order
+            # distinct keys name distinct items: no duplicates to look for
+            for key, raw in data.items():
+                known = enabled.get(key)
+                if known is None:
+                    return None
+                index, type_, check_, needed, head = known
+                given = raw
+                if type(given) is dict and "format" in given:  # SNMS {"format", "value"}
+                    if given["format"] != "string" or len(given) - ("value" in given) != 1:
+                        return None
+                    given = given.get("value")
+                if given is None or given == "":
+                    continue
+                text = check_(given)
+                if text is None:
+                    return None
+                try:
+                    encoded = text.encode()
+                except UnicodeEncodeError:
+                    return None
+                if index < last:
+                    ordered = False
+                last = index
                 required += needed
                 append(_value(index, type_, encoded, stamp))
                 if wires is not None:

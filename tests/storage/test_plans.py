@@ -128,7 +128,8 @@ def test_a_planned_run_and_other_writes_in_one_transaction(store: Store) -> None
     with it, the later change of a record winning: the aggregates and hashes stay exact."""
     plan = store.plan_new(_records(6), set())
     with store._write_lock, store._writing():
-        store._write_run_plan(plan)
+        assert store._insert_planned(plan) == set()
+        store._finish_run_plan(plan)
         store._execute(DeleteHandle(h("88.1/item-1")))
         store._execute(CreateHandle(h("88.1/other"), (v(1, "o"),)))
     assert not store.exists("88.1/item-1") and store.exists("88.1/item-5")

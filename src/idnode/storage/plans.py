@@ -119,13 +119,15 @@ class PlannedRuns(RunCreates):
             self._check_open()
             try:
                 with self._writing():
-                    existing = self._existing_keys(plan.keys)
+                    existing = self._insert_planned(plan)
                     clashed = [n for n, key in enumerate(plan.keys) if key in existing] \
                         if existing else []
-                    if clashed:
+                    if clashed:  # nothing written: the others, planned again
                         plan = self._without(plan, existing)
+                        if plan.keys and self._insert_planned(plan):
+                            raise AssertionError("a handle appeared inside the transaction")
                     if plan.keys:
-                        self._write_run_plan(plan)
+                        self._finish_run_plan(plan)
                 return clashed
             except StorageError:
                 raise
@@ -140,34 +142,41 @@ class PlannedRuns(RunCreates):
         plan's own results list is returned), else one by one as :meth:`_create_run` does."""
         if plan.results is None:
             raise ValueError("a plan of encoded records goes to create_new(), not apply()")
-        if self._existing_keys(plan.keys):
+        if self._insert_planned(plan):  # nothing written
             return self._create_run(ops, prepared)
-        self._write_run_plan(plan)
+        self._finish_run_plan(plan)
         return plan.results
 
-    def _write_run_plan(self, plan: RunPlan) -> None:
+    def _finish_run_plan(self, plan: RunPlan) -> None:
+        """All but the records of a planned run, once they are written."""
         pending = self._buffered()
         pending.counts.extend(plan.counts)
         pending.planned.append((plan.hashes, plan.deltas))
-        self._write_planned(plan, time.time())
+        self._log_planned(plan, time.time())
         if plan.entries:
             self._index_many(plan.entries)
 
     # -- backends -----------------------------------------------------------------------
     def _plan_rows(self, rows: Sequence[PlannedRow]) -> object:
         """What a backend makes of a planned run's rows before the transaction (a log
-        entry's encoding, say); :meth:`_write_planned` gets it back."""
+        entry's encoding, say); :meth:`_log_planned` gets it back."""
         return None
 
-    def _write_planned(self, plan: RunPlan, timestamp: float) -> None:
-        """Write a planned run's records and log entries (none of its handles exists). By
-        default through the run methods, with the values decoded; SQL backends override
-        it to write the encoded rows as they are."""
-        rows = [(key, text, decode_value_list(key, encoded), encoded)
-                for key, text, encoded in plan.rows]
-        self._insert_records(rows)
-        self._append_txns([(timestamp, OP_CREATE, key, text, values, encoded)
-                           for key, text, values, encoded in rows])
+    def _insert_planned(self, plan: RunPlan) -> set[str]:
+        """Write a planned run's records if none of their handles exists (and return an
+        empty set), else write nothing and return the keys that exist. By default through
+        the run methods, with the values decoded; SQL backends override this and
+        :meth:`_log_planned` to write the encoded rows as they are."""
+        existing = self._existing_keys(plan.keys)
+        if not existing:
+            self._insert_records([(key, text, decode_value_list(key, encoded), encoded)
+                                  for key, text, encoded in plan.rows])
+        return existing
+
+    def _log_planned(self, plan: RunPlan, timestamp: float) -> None:
+        """Log a planned run's records, written by :meth:`_insert_planned`."""
+        self._append_txns([(timestamp, OP_CREATE, key, text, decode_value_list(key, encoded),
+                            encoded) for key, text, encoded in plan.rows])
 
     # -- making plans ---------------------------------------------------------------------
     def _plan(self, keys: list[str], rows: list[PlannedRow], hashes: list[tuple[int, str, bytes]],

@@ -53,7 +53,7 @@ from idnode.storage.contract import (
 )
 from idnode.storage.index import DEFAULT_INDEX_TYPES, Criterion, IndexEntry
 from idnode.storage.ops import OP_CREATE, Record, Txn
-from idnode.storage.plans import RunPlan
+from idnode.storage.plans import PlannedRow, RunPlan
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "redact_url", "split_url"]
 
@@ -340,12 +340,16 @@ class PostgresStore(Store):
                                                [handle for _, handle, _, _ in rows],
                                                [encoded for _, _, _, encoded in rows]))
 
-    def _write_planned(self, plan: RunPlan, timestamp: float) -> None:
-        conn = self._writer()
-        keys, handles, encoded = ([row[n] for row in plan.rows] for n in range(3))
-        conn.execute(_HANDLES_MANY, (keys, handles, encoded))
-        conn.execute(_TXNS_MANY, ([timestamp] * len(keys), [OP_CREATE] * len(keys), keys,
-                                  handles, encoded))
+    def _insert_planned(self, plan: RunPlan) -> set[str]:
+        existing = self._existing_keys(plan.keys)
+        if not existing:
+            self._writer().execute(_HANDLES_MANY, _columns(plan.rows))
+        return existing
+
+    def _log_planned(self, plan: RunPlan, timestamp: float) -> None:
+        keys, handles, encoded = _columns(plan.rows)
+        self._writer().execute(_TXNS_MANY, ([timestamp] * len(keys), [OP_CREATE] * len(keys),
+                                            keys, handles, encoded))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:
         entries = [(t, data, key, idx) for key, entries in rows for t, data, idx in entries]
@@ -641,3 +645,8 @@ def _bound(column: str, high: str | None) -> str:
 
 def _opt(value: str | None) -> tuple[str, ...]:
     return () if value is None else (value,)
+
+
+def _columns(rows: Sequence[PlannedRow]) -> tuple[list[str], list[str], list[bytes]]:
+    """A planned run's rows as the arrays its statements unnest."""
+    return [row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]

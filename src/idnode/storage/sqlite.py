@@ -453,11 +453,23 @@ class SQLiteStore(Store):
     def _plan_rows(self, rows: Sequence[PlannedRow]) -> object:
         return encode_run(rows)
 
-    def _write_planned(self, plan: RunPlan, timestamp: float) -> None:
+    def _insert_planned(self, plan: RunPlan) -> set[str]:
+        # Inserted at once, existing handles left alone; the usual run has none, so this
+        # saves asking for them first. If one exists, the savepoint undoes the rest.
         writer = self._writer
-        writer.executemany("INSERT INTO handles (key, handle, vals) VALUES (?, ?, ?)",
-                           plan.rows)
-        self._reserve_txn_ids(txlog.append_body(writer, timestamp, len(plan.rows),
+        writer.execute("SAVEPOINT planned")
+        try:
+            inserted = writer.executemany("INSERT OR IGNORE INTO handles (key, handle, vals)"
+                                          " VALUES (?, ?, ?)", plan.rows).rowcount
+            if inserted == len(plan.rows):
+                return set()
+            writer.execute("ROLLBACK TO planned")
+        finally:
+            writer.execute("RELEASE planned")
+        return self._existing_keys(plan.keys)
+
+    def _log_planned(self, plan: RunPlan, timestamp: float) -> None:
+        self._reserve_txn_ids(txlog.append_body(self._writer, timestamp, len(plan.rows),
                                                 cast(bytes, plan.backend)))
 
     def _index_many(self, rows: Sequence[tuple[str, Sequence[IndexEntry]]]) -> None:

@@ -162,6 +162,7 @@ def test_same_results_with_and_without_the_worker(
     results = []
     # this process folds logged record hashes during its batches (the worker only at 262,144)
     monkeypatch.setattr("idnode.storage.sqlite.BULK_FOLD", 20)
+    monkeypatch.setattr("idnode.storage.sqlite.FOLD_AT", 16)  # the import's last fold
     for split in (False, True):
         monkeypatch.setattr(limits, "SPLIT_BYTES", 0 if split else 1 << 60)
         home = make_home(tmp_path / f"node-{split}")
@@ -179,7 +180,7 @@ def test_same_results_with_and_without_the_worker(
         with open_store(load_config(home).storage_url) as store:
             check_digests(store)
             assert isinstance(store, SQLiteStore)  # an import leaves its hashes folded
-            assert store._writer.execute("SELECT count(*) FROM hash_log").fetchone()[0] == 0
+            assert store._writer.execute("SELECT count(*) FROM hash_log").fetchone()[0] < 16
     assert results[0] == results[1]
     summary = results[0][1][1]
     assert summary["created"] and summary["bad"] and summary["conflicts"]

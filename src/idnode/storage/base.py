@@ -435,7 +435,8 @@ class Store(Replicated, PlannedRuns):
 
     def end_bulk_writes(self) -> None:
         """Undo :meth:`bulk_writes`, leaving the database as other writes keep it (SQLite:
-        the record hashes the job logged are folded, the log checkpointed).
+        the record hashes the job logged are folded but for half of ``FOLD_AT``, the
+        write-ahead log checkpointed).
 
         :raises StorageError: the database could not be written.
         """

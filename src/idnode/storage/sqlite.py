@@ -429,10 +429,12 @@ class SQLiteStore(Store):
                 return
             self._bulk_fold = 0
             try:
-                with self._transaction():  # the job's hashes folded: it leaves a short log
-                    high = self._writer.execute(_LOGGED_SPAN).fetchone()[1]
-                    if high is not None:
-                        self._fold_hashes(high)
+                with self._transaction():
+                    # the job's hashes folded, but for a log shorter than other writes
+                    # leave it (they fold once it reaches FOLD_AT)
+                    low, high = self._writer.execute(_LOGGED_SPAN).fetchone()
+                    if high is not None and high - low + 1 >= FOLD_AT:
+                        self._fold_hashes(high - FOLD_AT // 2)
                 self._writer.execute("PRAGMA wal_autocheckpoint = 1000")  # SQLite's default
             except sqlite3.Error as exc:
                 self._fail("folding the logged record hashes", exc)

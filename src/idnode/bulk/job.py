@@ -114,13 +114,22 @@ class ImportJob:
                 batch = lane.read(parse(own))
                 lane.seal(batch)
                 following = next(chunks, None)
-                if theirs is not None:
-                    self._settle(worker.outcome(), theirs[-1][1], theirs[-1][0])
+                before = None if theirs is None else worker.outcome()
                 if following is not None:
                     worker.batch(following)
-                self._settle(lane.write(batch), batch.end, batch.last_row)
+                try:
+                    written = lane.write(batch)
+                except BaseException:
+                    if before is not None and theirs is not None:  # committed: kept
+                        self._settle(before, theirs[-1][1], theirs[-1][0])
+                    raise
                 if following is not None:
                     worker.turn()
+                # counted and checkpointed (a file written and synced) once the worker may
+                # write: a checkpoint never runs ahead of a commit, nor holds one up
+                if before is not None and theirs is not None:
+                    self._settle(before, theirs[-1][1], theirs[-1][0])
+                self._settle(written, batch.end, batch.last_row)
                 lane.tidy()
                 theirs = following
             if theirs is not None:

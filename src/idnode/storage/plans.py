@@ -44,7 +44,8 @@ PlannedRow = tuple[str, str, bytes]
 
 class RunPlan(NamedTuple):
     """New records of distinct handles worked out before their transaction: everything the
-    write does when none of the handles exists yet."""
+    write does when none of the handles exists yet. A plan is written once, by the store
+    object that made it (``backend`` is that store's own)."""
 
     keys: list[str]
     rows: list[PlannedRow]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk.conftest import PREFIX, csv_rows
+from bulk.conftest import PREFIX, TEMPLATE, csv_rows
 from idnode.bulk.state import state_path
 from idnode.cli.main import main
 from idnode.config import load_config
@@ -166,3 +166,36 @@ def test_a_line_break_in_an_unquoted_cell_is_a_bad_row(home: Path, tmp_path: Pat
     bad = report_rows(data)
     assert [r["row"] for r in bad] == ["4"] and "not CSV" in bad[0]["reasons"]
     assert len(records(home, [f"{PREFIX}/P{i:06d}" for i in (0, 1, 5)])) == 3
+
+
+def test_imported_values_of_an_indexed_type_are_found(any_home: Path, tmp_path: Path) -> None:
+    """A planned batch works out index entries too: an item whose type the node indexes
+    (URL, by default) is found by search once imported."""
+    template = json.loads(json.dumps(TEMPLATE))
+    template["items"].append({"name": "网址", "idType": "URL", "idIndex": 2004,
+                              "metadata": {"type": "string"}})
+    template_path = tmp_path / "t.json"
+    template_path.write_text(json.dumps(template, ensure_ascii=False), encoding="utf-8")
+    data = tmp_path / "rows.csv"
+    data.write_text("handle,productName,URL\n" + "".join(
+        f"{PREFIX}/U{i},扳手 {i},https://example.com/p/{i}\n" for i in range(12)),
+        encoding="utf-8")
+    assert run(any_home, data, template_path, "--batch", "5") == 0
+    with open_store(load_config(any_home).storage_url) as store:
+        found = store.search([("URL", "https://example.com/p/7")], limit=10)
+    assert found == [f"{PREFIX}/U7"]
+
+
+def test_a_record_over_the_value_limit_is_a_bad_row(home: Path, tmp_path: Path,
+                                                    template_file: Path) -> None:
+    """With HS_ADMIN, TEMPLATE_ID and TEMPLATE, a row of four items makes seven values."""
+    config = home / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "max_values_per_handle = 2048", "max_values_per_handle = 6"), encoding="utf-8")
+    data = tmp_path / "rows.csv"
+    data.write_text("handle,productName,model,quantity,productionDate\n"
+                    f"{PREFIX}/FULL,x,JX,1,2024-03-15\n{PREFIX}/FEW,x,JX,,\n", encoding="utf-8")
+    assert run(home, data, template_file) == 1
+    bad = {r["row"]: r["reasons"] for r in report_rows(data)}
+    assert bad == {"2": "too many values: 7 (limit 6)"}
+    assert list(records(home, [f"{PREFIX}/FULL", f"{PREFIX}/FEW"])) == [handle_key(f"{PREFIX}/FEW")]

@@ -6,12 +6,13 @@ A record holds what the SNMS API would register for the row: the template check'
 are checked as the API checks them (:mod:`.registry`).
 
 Per row the cost is one template check (the compiled fast path,
-:mod:`idnode.templates.compiled`) and a handle split (the prefix's key, homing and shared
-values are worked out once per prefix); per batch one :meth:`Store.apply` of
-``CreateHandle`` operations (group commit; new records are written as one run, see
-:mod:`idnode.storage.creates`). Handles found stored are then read and compared without
-timestamps, so re-importing the same data counts as done (a batch that names a handle twice,
-and a dry run, read first instead).
+:mod:`idnode.templates.compiled`, which makes the values' wire forms) and a handle split (the
+prefix's key, homing and shared values are worked out once per prefix); per batch one plan
+of new records made before the write (:mod:`idnode.storage.plans`) and one group commit.
+Handles found stored are then read and compared without timestamps, so re-importing the
+same data counts as done. A dry run, a batch that names a handle twice and a template with
+unique or reference items go through :meth:`Store.apply` of ``CreateHandle`` operations
+instead (a dry run and a repeated handle read first).
 
 A lane holds no state about other batches beyond caches of what the store answered, so the
 import can run a second lane in a worker process (:mod:`.worker`) as long as batches are

@@ -125,8 +125,9 @@ class PlannedRuns(RunCreates):
                         if existing else []
                     if clashed:  # nothing written: the others, planned again
                         plan = self._without(plan, existing)
-                        if plan.keys and self._insert_planned(plan):
-                            raise AssertionError("a handle appeared inside the transaction")
+                        if plan.keys and self._insert_planned(plan):  # under the lock: never
+                            raise StorageError(reason="a handle was created inside the "
+                                                      "write transaction of a planned run")
                     if plan.keys:
                         self._finish_run_plan(plan)
                 return clashed
